@@ -1,0 +1,153 @@
+"""The ``isolde`` command line.
+
+    isolde [SONG]                      open the editor (the demo song when SONG is omitted)
+    isolde separate INPUT [-o OUTDIR] [--model FILE] [--device auto|cpu|cuda]
+                          [--corrections FILE.csv] [--adapt-steps N]
+    isolde train / evaluate / simulate ...   (see ``isolde COMMAND --help``)
+
+Errors the user can fix are one line on stderr and exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from . import __version__
+from .errors import Cancelled, IsoldeError
+
+#: Sub-commands implemented in other modules: each has ``configure_parser(p)`` and ``command(args)``.
+EXTERNAL_COMMANDS = {
+    "train": ("core.train", "Train a model on MIR-1K, MUSDB18, MedleyDB and synthetic songs"),
+    "evaluate": ("core.evaluate", "Score a model on a dataset split (vocal SDR, melody metrics)"),
+    "simulate": ("core.simulate", "The correction simulation: 0-100 % of the F0 corrected"),
+}
+
+
+def _configure_separate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", help="audio file (WAV, FLAC, OGG, MP3; any rate and channels)")
+    parser.add_argument("-o", "--outdir", default=None,
+                        help="output folder (default: '<input name>_isolde' beside the input)")
+    parser.add_argument("--model", default=None, help="model file (.safetensors with its .json card)")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--corrections", default=None, metavar="FILE.csv",
+                        help="F0 corrections (header time,f0; f0=0 means no voice) to adapt to")
+    parser.add_argument("--adapt-steps", type=int, default=None, metavar="N",
+                        help="fine-tuning steps on the corrections before separating")
+
+
+def separate_command(args: argparse.Namespace) -> int:
+    from .audio import load_audio
+    from .export import check_output_folder, write_f0_csv, write_stems
+    from .models.store import load_model
+    from .progress import run_with_bar
+    from .separate import pick_device, separate_iter
+
+    source = Path(args.input)
+    audio = load_audio(source)
+    outdir = Path(args.outdir) if args.outdir else source.with_name(source.stem + "_isolde")
+    outdir = check_output_folder(outdir)
+    device = pick_device(args.device)
+    model = load_model(args.model, device=device)
+    corrections = None
+    if args.corrections is not None or args.adapt_steps is not None:
+        model, corrections = _adapt_for_cli(args, audio, model, device)
+    job = separate_iter(audio, model, device=device, f0_override=_override_for(corrections))
+    result = run_with_bar(job, description="isolde")
+    f0 = result.f0_hz if corrections is None else corrections.apply_to_f0(result.frame_times,
+                                                                           result.f0_hz)
+    # Everything is written into a staging folder first, then moved into place, so a failure
+    # (disk full, interrupted) leaves no half-set of results.
+    staging = Path(tempfile.mkdtemp(prefix=".isolde-", dir=outdir))
+    try:
+        write_stems(staging, result.vocals, result.accompaniment, result.sample_rate,
+                    protect=(source,))
+        write_f0_csv(staging / "f0.csv", result.frame_times, f0)
+        from .beats import write_beats_csv
+        write_beats_csv(staging / "beats.csv", result.beats)
+        for name in ("vocals.wav", "accompaniment.wav", "f0.csv", "beats.csv"):
+            target = outdir / name
+            if target.resolve() == source.resolve():
+                raise IsoldeError(f"Refusing to overwrite the input file {target}")
+            os.replace(staging / name, target)
+    except OSError as exc:
+        raise IsoldeError(f"Cannot write results into {outdir}: {exc.strerror or exc}") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    print(f"Wrote {outdir}/vocals.wav, accompaniment.wav, f0.csv, beats.csv", file=sys.stderr)
+    return 0
+
+
+def _adapt_for_cli(args, audio, model, device):
+    """Fine-tune on ``--corrections`` before separating (see :mod:`core.adapt`)."""
+    try:
+        adapt = importlib.import_module("core.adapt")
+    except ModuleNotFoundError:
+        raise IsoldeError("--corrections/--adapt-steps are not available in this build") from None
+    return adapt.adapt_for_cli(args, audio, model, device)
+
+
+def _override_for(corrections):
+    if corrections is None:
+        return None
+    return corrections.saliency_override
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="isolde", description="Isolde: human-in-the-loop singing-voice separation.")
+    parser.add_argument("--version", action="version", version=f"isolde {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sep = sub.add_parser("separate", help="Separate a song into vocals and accompaniment")
+    _configure_separate(sep)
+    sep.set_defaults(handler=separate_command)
+    for name, (module_name, help_text) in EXTERNAL_COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        p = sub.add_parser(name, help=help_text)
+        module.configure_parser(p)
+        p.set_defaults(handler=module.command)
+    return parser
+
+
+def _run_editor(argv: list[str]) -> int:
+    try:
+        from app.main import main as editor_main
+    except ModuleNotFoundError as exc:
+        raise IsoldeError(f"The editor is not available ({exc.name} missing); "
+                          "use 'isolde separate INPUT'") from exc
+    return int(editor_main(argv) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    known = {"separate", *EXTERNAL_COMMANDS}
+    try:
+        if not argv or (argv[0] not in known and not argv[0].startswith("-")):
+            return _run_editor(argv)
+        args = build_parser().parse_args(argv)
+        if getattr(args, "handler", None) is None:
+            build_parser().print_help()
+            return 0
+        return int(args.handler(args) or 0)
+    except Cancelled as exc:
+        print(f"isolde: cancelled: {exc}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("isolde: cancelled, nothing was written", file=sys.stderr)
+        return 130
+    except IsoldeError as exc:
+        print(f"isolde: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

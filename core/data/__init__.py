@@ -1,0 +1,1 @@
+"""Datasets for training and evaluation, each behind the :class:`~core.data.base.Dataset` interface."""

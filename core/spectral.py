@@ -1,0 +1,75 @@
+"""STFT / inverse STFT and the frequency grids the models work on.
+
+The networks see a 16 kHz mono mixture through a 1024-point Hann STFT with a 256-sample hop
+(64 ms windows, 16 ms frames). Frame ``i`` is centred at ``i * hop_seconds`` seconds. The Nyquist
+bin is dropped so the model's frequency axis has ``N_BINS = 512`` bins (0 .. 7984 Hz), a power of
+two that a U-Net can halve six times.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+MODEL_SAMPLE_RATE = 16000
+N_FFT = 1024
+HOP = 256
+N_BINS = N_FFT // 2  # Nyquist bin dropped
+HOP_SECONDS = HOP / MODEL_SAMPLE_RATE
+BIN_HZ = MODEL_SAMPLE_RATE / N_FFT
+
+
+def _window(n_fft: int, device: torch.device | str | None = None) -> torch.Tensor:
+    return torch.hann_window(n_fft, periodic=True, device=device)
+
+
+def stft(samples: torch.Tensor, *, n_fft: int = N_FFT, hop: int = HOP) -> torch.Tensor:
+    """Complex STFT.
+
+    samples : float tensor, shape (..., n_samples)
+    returns : complex tensor, shape (..., n_fft // 2 + 1, n_frames) with
+        ``n_frames = n_samples // hop + 1`` (frames centred, signal zero-padded at both ends)
+    """
+    shape = samples.shape
+    flat = samples.reshape(-1, shape[-1])
+    spec = torch.stft(flat, n_fft=n_fft, hop_length=hop, window=_window(n_fft, samples.device),
+                      center=True, pad_mode="constant", return_complex=True)
+    return spec.reshape(*shape[:-1], *spec.shape[-2:])
+
+
+def istft(spec: torch.Tensor, *, length: int, n_fft: int = N_FFT, hop: int = HOP) -> torch.Tensor:
+    """Inverse of :func:`stft`.
+
+    spec : complex tensor, shape (..., n_fft // 2 + 1, n_frames)
+    length : number of output samples
+    returns : float tensor, shape (..., length)
+    """
+    shape = spec.shape
+    flat = spec.reshape(-1, *shape[-2:])
+    out = torch.istft(flat, n_fft=n_fft, hop_length=hop, window=_window(n_fft, spec.device),
+                      center=True, length=length)
+    return out.reshape(*shape[:-2], length)
+
+
+def model_magnitude(samples: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """Magnitude spectrogram on the model's grid.
+
+    samples : mono float at ``MODEL_SAMPLE_RATE``, shape (n_samples,) or (batch, n_samples)
+    returns : float32 tensor, shape (..., N_BINS, n_frames), linear magnitude
+    """
+    x = torch.as_tensor(samples, dtype=torch.float32)
+    return stft(x).abs()[..., :N_BINS, :]
+
+
+def n_frames_for(n_samples: int, hop: int = HOP) -> int:
+    """Number of STFT frames for a signal of ``n_samples`` samples."""
+    return n_samples // hop + 1
+
+
+def frame_times(n_frames: int, *, hop_seconds: float = HOP_SECONDS) -> np.ndarray:
+    """Centre time (s) of each analysis frame, shape (n_frames,)."""
+    return np.arange(n_frames, dtype=np.float64) * hop_seconds
+
+
+def bin_frequencies() -> np.ndarray:
+    """Centre frequency (Hz) of each of the model's ``N_BINS`` linear bins."""
+    return np.arange(N_BINS, dtype=np.float64) * BIN_HZ

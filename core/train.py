@@ -1,0 +1,414 @@
+"""``isolde train``: train the joint network on any mix of datasets, resumable after a kill.
+
+A run lives in one folder: ``checkpoint.pt`` (model + optimizer + step + random state, loaded with
+``weights_only=True``), ``log.csv`` and ``curves.png`` (losses and validation figures),
+``last.safetensors`` and ``best.safetensors`` (with their JSON cards), ``config.json``.
+Running the same command again continues from the checkpoint.
+
+Sources are written ``KIND:ARG``: ``mir1k:PATH``, ``musdb:PATH``, ``medleydb:PATH``,
+``synthetic:N`` (N generated songs). Training crops are drawn at random from all training tracks,
+with the voice of one track remixed over another's accompaniment half of the time.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import pitch, spectral
+from .audio import resample
+from .errors import IsoldeError
+from .fileio import write_text_atomic
+from .metrics import interpolate_f0, melody_metrics, snr_sdr
+from .models import JointModel, ModelConfig
+from .models.store import save_model
+from .progress import Job, Progress, run_with_bar
+from .progress import run as run_job
+from .separate import analyse_iter, pick_device
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (saved as ``config.json`` in the run folder)."""
+
+    sources: list = field(default_factory=lambda: ["mir1k:../shared/data/mir1k"])
+    out: str = "runs/default"
+    architecture: str = "f0_to_svs"
+    svs_channels: int = 12
+    svs_max_channels: int = 192
+    f0_channels: int = 12
+    f0_max_channels: int = 96
+    steps: int = 20000
+    batch_size: int = 8
+    crop_frames: int = 128
+    learning_rate: float = 1e-3
+    final_learning_rate: float = 1e-4
+    f0_weight: float = 1.0
+    remix_probability: float = 0.5
+    silence_probability: float = 0.05
+    validate_every: int = 500
+    checkpoint_every: int = 200
+    validation_clips: int = 24
+    seed: int = 0
+    device: str = "auto"
+
+    def model_config(self) -> ModelConfig:
+        return ModelConfig(architecture=self.architecture, svs_channels=self.svs_channels,
+                           svs_max_channels=self.svs_max_channels, f0_channels=self.f0_channels,
+                           f0_max_channels=self.f0_max_channels)
+
+
+# ----------------------------------------------------------------------------------------- data
+
+def open_source(spec: str):
+    """``KIND:ARG`` -> (train Dataset, validation Dataset or None)."""
+    kind, _, arg = spec.partition(":")
+    kind = kind.lower()
+    if kind == "mir1k":
+        from .data.mir1k import MIR1KDataset
+        return MIR1KDataset(arg).default_split()
+    if kind == "musdb":
+        from .data.musdb import MusdbDataset
+        return MusdbDataset(arg, subset="train"), MusdbDataset(arg, subset="test")
+    if kind == "medleydb":
+        from .data.medleydb import MedleyDBDataset
+        return MedleyDBDataset(arg), None
+    if kind == "synthetic":
+        from .data.synthetic import SyntheticDataset
+        return SyntheticDataset(int(arg or 200), seed=1), None
+    raise IsoldeError(f"Unknown data source {spec!r}: use mir1k:PATH, musdb:PATH, medleydb:PATH "
+                      "or synthetic:N")
+
+
+@dataclass
+class PooledTrack:
+    """A training track at the model rate: stems (n_samples,) and F0 per model frame (Hz)."""
+
+    name: str
+    vocals: np.ndarray
+    accompaniment: np.ndarray
+    f0_frames: np.ndarray
+
+
+def pool_track(track) -> PooledTrack:
+    rate = spectral.MODEL_SAMPLE_RATE
+    vocals = resample(track.vocals, track.sample_rate, rate)
+    accompaniment = resample(track.accompaniment, track.sample_rate, rate)
+    n_frames = spectral.n_frames_for(len(vocals))
+    f0 = interpolate_f0(track.f0_times, track.f0_hz, spectral.frame_times(n_frames))
+    return PooledTrack(track.name, vocals, accompaniment, f0)
+
+
+class CropSampler:
+    """Random training crops from a pool of tracks, drawn with a torch.Generator (resumable)."""
+
+    def __init__(self, pool: list[PooledTrack], config: TrainConfig, generator: torch.Generator):
+        self.pool = [t for t in pool if len(t.vocals) > config.crop_frames * spectral.HOP]
+        if not self.pool:
+            raise IsoldeError("No training track is long enough for one training crop")
+        self.config = config
+        self.generator = generator
+        self.n_samples = (config.crop_frames - 1) * spectral.HOP
+
+    def _uniform(self) -> float:
+        return float(torch.rand((), generator=self.generator))
+
+    def _crop(self, track: PooledTrack) -> tuple[int, int]:
+        frames = (len(track.vocals) - self.n_samples) // spectral.HOP
+        k = int(torch.randint(0, max(frames, 1), (), generator=self.generator))
+        return k, k * spectral.HOP
+
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(mixture, vocals) samples (batch, n_samples) and F0 (batch, crop_frames) in Hz."""
+        cfg = self.config
+        mixtures, voices, f0s = [], [], []
+        for _ in range(cfg.batch_size):
+            track = self.pool[int(torch.randint(0, len(self.pool), (), generator=self.generator))]
+            k, start = self._crop(track)
+            vocals = track.vocals[start:start + self.n_samples]
+            f0 = track.f0_frames[k:k + cfg.crop_frames]
+            if self._uniform() < cfg.remix_probability:
+                other = self.pool[int(torch.randint(0, len(self.pool), (), generator=self.generator))]
+                _, other_start = self._crop(other)
+                accompaniment = other.accompaniment[other_start:other_start + self.n_samples]
+            else:
+                accompaniment = track.accompaniment[start:start + self.n_samples]
+            vocal_gain = 10 ** ((self._uniform() * 12 - 6) / 20)
+            accompaniment_gain = 10 ** ((self._uniform() * 12 - 6) / 20)
+            if self._uniform() < cfg.silence_probability:
+                vocal_gain, f0 = 0.0, np.zeros_like(f0)
+            vocals = vocals * vocal_gain
+            mixture = vocals + accompaniment * accompaniment_gain
+            peak = max(float(np.abs(mixture).max()), 1e-6)
+            scale = min(1.0, 0.99 / peak)
+            mixtures.append(mixture * scale)
+            voices.append(vocals * scale)
+            f0s.append(f0)
+        return (torch.from_numpy(np.stack(mixtures)).float(),
+                torch.from_numpy(np.stack(voices)).float(),
+                torch.from_numpy(np.stack(f0s)).float())
+
+
+def f0_targets(f0_hz: torch.Tensor) -> torch.Tensor:
+    """(batch, n_frames) Hz -> (batch, N_F0_BINS, n_frames) Gaussian saliency targets."""
+    return torch.from_numpy(np.stack([pitch.f0_to_saliency(f.numpy()) for f in f0_hz]))
+
+
+def losses(model: JointModel, mixture: torch.Tensor, vocals: torch.Tensor,
+           f0_hz: torch.Tensor, f0_weight: float) -> dict[str, torch.Tensor]:
+    """Separation loss: L1 between masked mixture and vocal magnitudes, both divided by the
+    mixture's mean magnitude; F0 loss: binary cross-entropy against the blurred target."""
+    mix_mag = spectral.model_magnitude(mixture)
+    voc_mag = spectral.model_magnitude(vocals)
+    output = model(mix_mag)
+    scale = mix_mag.mean(dim=(1, 2), keepdim=True).clamp_min(1e-4)
+    svs = F.l1_loss(output.vocal_mask * mix_mag / scale, voc_mag / scale)
+    result = {"svs": svs}
+    total = svs
+    if output.f0_saliency is not None:
+        target = f0_targets(f0_hz).to(output.f0_saliency.device)
+        f0 = F.binary_cross_entropy(output.f0_saliency.clamp(1e-6, 1 - 1e-6), target)
+        result["f0"] = f0
+        total = total + f0_weight * f0
+    result["total"] = total
+    return result
+
+
+# ----------------------------------------------------------------------------------- validation
+
+def evaluate_track(model: JointModel, track, device) -> dict[str, float]:
+    """Separate one track (at the model rate) and score it: fast vocal SDR + melody metrics."""
+    pooled = pool_track(track)
+    mixture = pooled.vocals + pooled.accompaniment
+    spec = spectral.stft(torch.from_numpy(mixture))
+    analysis = run_job(analyse_iter(model, spec.abs()[:spectral.N_BINS], device=device))
+    mask = torch.from_numpy(np.concatenate([analysis.vocal_mask, analysis.vocal_mask[-1:]], axis=0))
+    est = spectral.istft(spec * mask, length=len(mixture)).numpy()
+    scores = {"sdr": snr_sdr(pooled.vocals, est)}
+    if analysis.f0_saliency is not None:
+        scores.update(melody_metrics(track.f0_times, track.f0_hz, analysis.frame_times,
+                                     analysis.f0_hz()))
+    return scores
+
+
+def validate(model: JointModel, tracks: list, device) -> dict[str, float]:
+    rows = [evaluate_track(model, t, device) for t in tracks]
+    return {f"val_{k}": float(np.median([r[k] for r in rows])) for k in rows[0]} if rows else {}
+
+
+# ------------------------------------------------------------------------------------- training
+
+def learning_rate(config: TrainConfig, step: int) -> float:
+    """Cosine decay from ``learning_rate`` to ``final_learning_rate`` over the run."""
+    progress = min(step / max(config.steps, 1), 1.0)
+    return config.final_learning_rate + 0.5 * (config.learning_rate - config.final_learning_rate) * (
+        1 + math.cos(math.pi * progress))
+
+
+def _pick_validation(dataset, n: int) -> list[int]:
+    """Spread ``n`` validation clips evenly over the dataset (all singers represented)."""
+    if dataset is None or len(dataset) == 0:
+        return []
+    return sorted(set(np.linspace(0, len(dataset) - 1, min(n, len(dataset))).round().astype(int)))
+
+
+def train_iter(config: TrainConfig) -> Job[Path]:
+    """Train (or resume) a run; yields progress with the loss; returns the run folder."""
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    rank = 0
+    if distributed:
+        import torch.distributed as dist
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        rank = dist.get_rank()
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        device = torch.device(f"cuda:{local}") if torch.cuda.is_available() else torch.device("cpu")
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+    else:
+        device = pick_device(config.device)
+    if rank == 0:
+        write_text_atomic(out / "config.json", json.dumps(asdict(config), indent=2) + "\n")
+
+    yield Progress("loading data", 0.0)
+    train_sets, valid_sets = [], []
+    for spec in config.sources:
+        train_set, valid_set = open_source(spec)
+        train_sets.append(train_set)
+        if valid_set is not None:
+            valid_sets.append(valid_set)
+    pool = []
+    total = sum(len(d) for d in train_sets)
+    for d in train_sets:
+        for i in range(len(d)):
+            pool.append(pool_track(d.load(i)))
+            if len(pool) % 20 == 0:
+                yield Progress("loading data", 0.0, f"{len(pool)}/{total} tracks")
+    validation_tracks = []
+    for d in valid_sets:
+        validation_tracks += [d.load(i) for i in _pick_validation(d, config.validation_clips)]
+
+    torch.manual_seed(config.seed)
+    model = JointModel(config.model_config()).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    generator = torch.Generator().manual_seed(config.seed + 1000 * rank)
+    step, best = 0, -float("inf")
+    checkpoint_file = out / "checkpoint.pt"
+    if checkpoint_file.exists():
+        state = torch.load(checkpoint_file, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        step, best = int(state["step"]), float(state["best"])
+    trainable = model
+    if distributed:
+        trainable = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
+    sampler = CropSampler(pool, config, generator)
+    log_file = out / "log.csv"
+    started, first_step = time.time(), step
+    running: dict[str, float] = {}
+
+    def save_checkpoint() -> None:
+        tmp = checkpoint_file.with_suffix(".tmp")
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "generator": generator.get_state(), "step": step, "best": best}, tmp)
+        os.replace(tmp, checkpoint_file)
+
+    while step < config.steps:
+        model.train()
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(config, step)
+        mixture, vocals, f0 = sampler.batch()
+        parts = losses(trainable, mixture.to(device), vocals.to(device), f0, config.f0_weight)
+        optimizer.zero_grad(set_to_none=True)
+        parts["total"].backward()
+        optimizer.step()
+        step += 1
+        for k, v in parts.items():
+            value = float(v.detach())
+            running[k] = 0.98 * running.get(k, value) + 0.02 * value
+        eta = (time.time() - started) / max(step - first_step, 1) * (config.steps - step)
+        yield Progress("training", step / config.steps,
+                       f"step {step} loss {running['total']:.4f} eta {eta / 60:.0f} min")
+        if rank != 0:
+            continue
+        if step % config.validate_every == 0 or step == config.steps:
+            scores = validate(model, validation_tracks, device)
+            row = {"step": step, "elapsed_s": round(time.time() - started, 1),
+                   "lr": learning_rate(config, step),
+                   **{f"loss_{k}": round(v, 6) for k, v in running.items()},
+                   **{k: round(v, 4) for k, v in scores.items()}}
+            _append_log(log_file, row)
+            _plot(log_file, out / "curves.png")
+            notes = {"step": step, "config": asdict(config), "validation": scores}
+            save_model(model, out / "last.safetensors", notes=notes)
+            score = scores.get("val_sdr", -running["total"]) + 10 * scores.get("val_overall_accuracy", 0)
+            if score > best:
+                best = score
+                save_model(model, out / "best.safetensors", notes=notes)
+            save_checkpoint()
+        elif step % config.checkpoint_every == 0:
+            save_checkpoint()
+    if rank == 0:
+        save_checkpoint()
+    return out
+
+
+def _append_log(path: Path, row: dict) -> None:
+    exists = path.exists()
+    fields = list(row)
+    if exists:
+        with open(path, newline="") as handle:
+            header = next(csv.reader(handle), [])
+        fields = header + [k for k in row if k not in header]
+    with open(path, "a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
+        if not exists:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def _plot(log_file: Path, png: Path) -> None:
+    """Loss and validation curves from the CSV log."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(log_file, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        return
+    steps = [int(r["step"]) for r in rows]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for key in ("loss_total", "loss_svs", "loss_f0"):
+        if key in rows[0]:
+            axes[0].plot(steps, [float(r[key] or "nan") for r in rows], label=key)
+    axes[0].set_yscale("log")
+    axes[0].set_title("training loss")
+    if "val_sdr" in rows[0]:
+        axes[1].plot(steps, [float(r["val_sdr"] or "nan") for r in rows])
+    axes[1].set_title("validation vocal SDR (dB)")
+    for key in ("val_raw_pitch_accuracy", "val_overall_accuracy", "val_voicing_false_alarm"):
+        if key in rows[0]:
+            axes[2].plot(steps, [float(r[key] or "nan") for r in rows], label=key[4:])
+    axes[2].set_title("validation melody")
+    for ax in axes:
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    axes[2].legend(fontsize=7)
+    fig.tight_layout()
+    tmp = png.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    os.replace(tmp, png)
+
+
+# ------------------------------------------------------------------------------------------ CLI
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    defaults = TrainConfig()
+    parser.add_argument("--config", default=None, help="JSON file with TrainConfig fields")
+    parser.add_argument("--source", action="append", dest="sources", default=None,
+                        help="data source KIND:ARG (repeatable): mir1k:PATH, musdb:PATH, "
+                             "medleydb:PATH, synthetic:N")
+    parser.add_argument("--out", default=None, help=f"run folder (default {defaults.out})")
+    for name, value in asdict(defaults).items():
+        if name in ("sources", "out"):
+            continue
+        parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=None,
+                            dest=name)
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    values = asdict(TrainConfig())
+    if args.config:
+        try:
+            values.update(json.loads(Path(args.config).read_text()))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise IsoldeError(f"Cannot read training config {args.config}: {exc}") from exc
+    for name in values:
+        given = getattr(args, name, None)
+        if given is not None:
+            values[name] = given
+    known = {k: v for k, v in values.items() if k in TrainConfig.__dataclass_fields__}
+    return TrainConfig(**known)
+
+
+def command(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    out = run_with_bar(train_iter(config), description="train")
+    print(f"Run folder: {out} (best.safetensors, log.csv, curves.png)")
+    return 0

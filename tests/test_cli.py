@@ -1,0 +1,161 @@
+"""The ``isolde separate`` contract, and every bad input it must refuse cleanly."""
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from core import spectral
+from core.audio import save_audio
+from core.cli import main
+from tests.conftest import synth_song
+
+OUTPUTS = ("vocals.wav", "accompaniment.wav", "f0.csv", "beats.csv")
+
+
+def _separate(capsys, *argv):
+    code = main(["separate", *map(str, argv)])
+    captured = capsys.readouterr()
+    return code, captured.err
+
+
+@pytest.mark.parametrize("rate,channels", [(44100, 2), (16000, 1), (48000, 3)])
+def test_separate_writes_the_contract(tmp_path, capsys, tiny_model_file, rate, channels):
+    mixture, _, _ = synth_song(seconds=2.5, sample_rate=rate, channels=channels)
+    song = tmp_path / "song.flac"
+    save_audio(song, mixture, rate, subtype="PCM_24")
+    out = tmp_path / "out"
+    code, err = _separate(capsys, song, "-o", out, "--model", tiny_model_file, "--device", "cpu")
+    assert code == 0, err
+    for name in ("vocals.wav", "accompaniment.wav"):
+        info = sf.info(out / name)
+        assert (info.samplerate, info.channels, info.frames) == (rate, channels, mixture.shape[1])
+    vocals, _ = sf.read(out / "vocals.wav", always_2d=True)
+    accompaniment, _ = sf.read(out / "accompaniment.wav", always_2d=True)
+    source, _ = sf.read(song, always_2d=True)
+    assert np.allclose(vocals + accompaniment, source, atol=1e-5)
+    with open(out / "f0.csv") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["time", "f0"]
+    n_frames = spectral.n_frames_for(round(mixture.shape[1] * 16000 / rate))
+    assert len(rows) - 1 == n_frames
+    assert all(float(f) >= 0 for _, f in rows[1:])
+    assert np.allclose([float(t) for t, _ in rows[1:4]], [0, 0.016, 0.032])
+    assert (out / "beats.csv").read_text().splitlines()[0] == "time"
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
+
+
+def _assert_clean_failure(code, err, out, pattern):
+    assert code == 2
+    lines = [line for line in err.strip().splitlines() if line.startswith("isolde:")]
+    assert len(lines) == 1 and pattern.lower() in lines[0].lower(), err
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_missing_input(tmp_path, capsys, tiny_model_file):
+    out = tmp_path / "out"
+    code, err = _separate(capsys, tmp_path / "none.wav", "-o", out, "--model", tiny_model_file)
+    _assert_clean_failure(code, err, out, "No such file")
+
+
+def test_not_audio(tmp_path, capsys, tiny_model_file):
+    fake = tmp_path / "fake.mp3"
+    fake.write_bytes(os.urandom(5000))
+    out = tmp_path / "out"
+    code, err = _separate(capsys, fake, "-o", out, "--model", tiny_model_file)
+    _assert_clean_failure(code, err, out, "audio")
+
+
+def test_zero_length(tmp_path, capsys, tiny_model_file):
+    empty = tmp_path / "empty.wav"
+    sf.write(empty, np.zeros((0, 1), np.float32), 44100)
+    out = tmp_path / "out"
+    code, err = _separate(capsys, empty, "-o", out, "--model", tiny_model_file)
+    _assert_clean_failure(code, err, out, "empty")
+
+
+def test_pure_silence(tmp_path, capsys, tiny_model_file):
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros((44100, 2), np.float32), 44100)
+    out = tmp_path / "out"
+    code, err = _separate(capsys, silent, "-o", out, "--model", tiny_model_file)
+    _assert_clean_failure(code, err, out, "silence")
+
+
+def test_nan_samples(tmp_path, capsys, tiny_model_file):
+    x = np.random.default_rng(0).uniform(-0.1, 0.1, (44100, 1)).astype(np.float32)
+    x[100] = np.inf
+    bad = tmp_path / "inf.wav"
+    sf.write(bad, x, 44100, subtype="FLOAT")
+    out = tmp_path / "out"
+    code, err = _separate(capsys, bad, "-o", out, "--model", tiny_model_file)
+    _assert_clean_failure(code, err, out, "NaN or infinite")
+
+
+def test_truncated_mp3(tmp_path, capsys, tiny_model_file):
+    mixture, _, _ = synth_song(seconds=2.0)
+    good = save_audio(tmp_path / "good.mp3", mixture, 44100)
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(good.read_bytes()[:200])
+    out = tmp_path / "out"
+    code, err = _separate(capsys, cut, "-o", out, "--model", tiny_model_file)
+    _assert_clean_failure(code, err, out, "audio")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_output_folder_as_user(tmp_path, capsys, song_file, tiny_model_file):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    code, err = _separate(capsys, song_file, "-o", locked, "--model", tiny_model_file)
+    _assert_clean_failure(code, err, locked, "not writable")
+
+
+def test_output_folder_that_cannot_be_created(tmp_path, capsys, song_file, tiny_model_file):
+    """Works as root too: nobody can create folders under /proc."""
+    code, err = _separate(capsys, song_file, "-o", "/proc/isolde-test-out", "--model",
+                          tiny_model_file)
+    assert code == 2 and "output folder" in err.lower()
+
+
+def test_output_folder_that_is_a_file(tmp_path, capsys, song_file, tiny_model_file):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the output folder should be")
+    code, err = _separate(capsys, song_file, "-o", blocker / "out", "--model", tiny_model_file)
+    assert code == 2 and "output folder" in err.lower()
+    assert blocker.read_text().startswith("a file")
+
+
+def test_model_that_is_not_a_model(tmp_path, capsys, song_file):
+    fake = tmp_path / "model.safetensors"
+    fake.write_bytes(b"\x80\x04garbage" * 100)
+    out = tmp_path / "out"
+    code, err = _separate(capsys, song_file, "-o", out, "--model", fake)
+    _assert_clean_failure(code, err, out, "model")
+
+
+def test_cuda_without_gpu(tmp_path, capsys, song_file, tiny_model_file):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    out = tmp_path / "out"
+    code, err = _separate(capsys, song_file, "-o", out, "--model", tiny_model_file,
+                          "--device", "cuda")
+    _assert_clean_failure(code, err, out, "CUDA")
+
+
+def test_console_script_runs(tmp_path, song_file, tiny_model_file):
+    """The installed ``isolde`` entry point, as a user runs it, with a progress bar on stderr."""
+    exe = Path(sys.executable).with_name("isolde")
+    out = tmp_path / "out"
+    proc = subprocess.run([str(exe), "separate", str(song_file), "-o", str(out), "--model",
+                           str(tiny_model_file)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
+    version = subprocess.run([str(exe), "--version"], capture_output=True, text=True)
+    assert version.stdout.startswith("isolde ")

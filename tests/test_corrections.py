@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+import torch
+
+from core import pitch, spectral
+from core.corrections import Corrections
+from core.errors import CorrectionsError
+
+
+def test_spans_interpolation_and_frames():
+    c = Corrections.from_csv_text("time,f0\n1.00,200\n1.04,400\n1.08,0\n2.0,300\n")
+    assert c.span_times() == [(1.0, 1.08), (2.0, 2.0)]
+    frames = np.array([0.5, 1.0, 1.02, 1.06, 1.5, 2.0])
+    corrected, f0 = c.to_frames(frames)
+    assert corrected.tolist() == [False, True, True, True, False, True]
+    assert f0[1] == pytest.approx(200)
+    assert f0[2] == pytest.approx(200 * np.sqrt(2))  # halfway in log frequency
+    assert f0[3] in (400.0, 0.0)  # nearest where one end is 0
+    assert f0[5] == pytest.approx(300)
+    estimated = np.full(6, 123.0)
+    assert c.apply_to_f0(frames, estimated).tolist()[0] == 123.0
+
+
+def test_edits_and_csv_round_trip(tmp_path):
+    c = Corrections().draw([1.0, 1.01, 1.02], [220, 221, 222])
+    c = c.erase(2.0, 2.5)
+    corrected, f0 = c.to_frames(np.array([1.01, 2.25, 3.0]))
+    assert corrected.tolist() == [True, True, False] and f0[1] == 0
+    up = c.transpose(0.9, 1.1, 12)
+    assert up.f0_hz[0] == pytest.approx(440)
+    cleared = c.clear(1.9, 2.6)
+    assert cleared.to_frames(np.array([2.25]))[0].tolist() == [False]
+    path = c.save_csv(tmp_path / "c.csv")
+    back = Corrections.load_csv(path)
+    assert np.allclose(back.times, c.times, atol=1e-6) and np.allclose(back.f0_hz, c.f0_hz, atol=1e-3)
+
+
+@pytest.mark.parametrize("text", ["", "t,f\n1,2\n", "time,f0\n1\n", "time,f0\nx,2\n",
+                                  "time,f0\n1,-5\n", "time,f0\n1,nan\n"])
+def test_malformed_csv(text):
+    with pytest.raises(CorrectionsError):
+        Corrections.from_csv_text(text)
+
+
+def test_times_outside_the_song():
+    Corrections.from_csv_text("time,f0\n0,100\n10.05,100\n").check_fits(10.0)
+    with pytest.raises(CorrectionsError, match="outside"):
+        Corrections.from_csv_text("time,f0\n0,100\n10.2,100\n").check_fits(10.0)
+
+
+def test_saliency_override_imposes_corrected_frames():
+    c = Corrections().draw(np.arange(10, 20) * spectral.HOP_SECONDS, np.full(10, 440.0))
+    c = c.erase(30 * spectral.HOP_SECONDS, 35 * spectral.HOP_SECONDS)
+    sal = torch.full((1, pitch.N_F0_BINS, 64), 0.5)
+    out = c.saliency_override(0, 64, sal)
+    assert torch.all(out[0, :, 0] == 0.5)
+    decoded = pitch.saliency_to_f0(out[0].numpy())
+    assert decoded[15] == pytest.approx(440, rel=1e-3)
+    assert decoded[32] == 0.0 and out[0, :, 32].max() == 0

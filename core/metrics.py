@@ -30,12 +30,17 @@ def bss_sdr(vocals: np.ndarray, accompaniment: np.ndarray, est_vocals: np.ndarra
     All inputs mono, shape (n_samples,). Both sources are passed, as in the usual two-source
     evaluation; the vocal's SDR is returned.
     """
+    import warnings
+
     import mir_eval
 
     reference = np.stack([vocals, accompaniment]).astype(np.float64)
     estimate = np.stack([est_vocals, est_accompaniment]).astype(np.float64)
-    sdr, _sir, _sar, _perm = mir_eval.separation.bss_eval_sources(reference, estimate,
-                                                                  compute_permutation=False)
+    with warnings.catch_warnings():
+        # mir_eval 0.8 marks bss_eval_sources deprecated; it is still the BSS Eval v3 reference.
+        warnings.simplefilter("ignore", FutureWarning)
+        sdr, _sir, _sar, _perm = mir_eval.separation.bss_eval_sources(
+            reference, estimate, compute_permutation=False)
     return float(sdr[0])
 
 

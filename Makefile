@@ -51,3 +51,9 @@ $(STAMP): pyproject.toml $(SYSTEM_STAMP) | $(VENV)/bin/python
 
 clean-venv:
 	rm -rf $(VENV)
+
+.PHONY: package smoke
+package: $(STAMP)
+	packaging/build.sh
+smoke: $(STAMP)
+	packaging/smoke_test.sh

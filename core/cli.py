@@ -24,7 +24,7 @@ from .errors import Cancelled, IsoldeError
 EXTERNAL_COMMANDS = {
     "train": ("core.train", "Train a model on MIR-1K, MUSDB18, MedleyDB and synthetic songs"),
     "evaluate": ("core.evaluate", "Score a model on a dataset split (vocal SDR, melody metrics)"),
-    "simulate": ("core.simulate", "The correction simulation: 0-100 % of the F0 corrected"),
+    "simulate": ("core.simulate", "The correction simulation: 0-100 %% of the F0 corrected"),
 }
 
 
@@ -49,12 +49,16 @@ def separate_command(args: argparse.Namespace) -> int:
 
     source = Path(args.input)
     audio = load_audio(source)
+    adapting = args.corrections is not None or args.adapt_steps is not None
+    if adapting:
+        # Refuse a bad corrections file or --adapt-steps before any output folder is made.
+        _adapt_module().cli_corrections(args, audio.duration_seconds)
     outdir = Path(args.outdir) if args.outdir else source.with_name(source.stem + "_isolde")
     outdir = check_output_folder(outdir)
     device = pick_device(args.device)
     model = load_model(args.model, device=device)
     corrections = None
-    if args.corrections is not None or args.adapt_steps is not None:
+    if adapting:
         model, corrections = _adapt_for_cli(args, audio, model, device)
     job = separate_iter(audio, model, device=device, f0_override=_override_for(corrections))
     result = run_with_bar(job, description="isolde")
@@ -82,13 +86,18 @@ def separate_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _adapt_module():
+    try:
+        return importlib.import_module("core.adapt")
+    except ModuleNotFoundError as exc:
+        if exc.name != "core.adapt":
+            raise
+        raise IsoldeError("--corrections/--adapt-steps are not available in this build") from None
+
+
 def _adapt_for_cli(args, audio, model, device):
     """Fine-tune on ``--corrections`` before separating (see :mod:`core.adapt`)."""
-    try:
-        adapt = importlib.import_module("core.adapt")
-    except ModuleNotFoundError:
-        raise IsoldeError("--corrections/--adapt-steps are not available in this build") from None
-    return adapt.adapt_for_cli(args, audio, model, device)
+    return _adapt_module().adapt_for_cli(args, audio, model, device)
 
 
 def _override_for(corrections):

@@ -1,0 +1,386 @@
+"""``isolde simulate``: the correction simulation of Nakano et al. (IUI 2020, Fig. 4).
+
+For every song of a dataset's validation split and every share ``p`` (in %), a perfect user is
+simulated: the first ``p`` % of the song (by time) has its F0 corrected to the reference. The
+network is adapted to those corrections (:mod:`core.adapt`), the song is separated at the model
+rate (16 kHz) with the corrections imposed, and the result is scored:
+
+- vocal SDR (BSS Eval v3 by :func:`core.metrics.bss_sdr`, or the plain SNR-style SDR with
+  ``--fast-sdr``) on the whole song and on the uncorrected remainder;
+- mir_eval's melody metrics of the F0 the user would see (corrected frames as corrected, the rest
+  as the adapted network estimates it), on the whole song and on the remainder. On the whole song
+  the corrected part is right by construction; the remainder shows what the adaptation taught the
+  network about the parts nobody corrected.
+
+    isolde simulate --dataset mir1k:PATH [--model FILE] [--shares 0,25,50,75,100] [--steps N]
+                    [--limit N] [--out DIR] [--device auto|cpu|cuda] [--fast-sdr] [--unadapted]
+
+Writes ``simulation.csv`` (one row per clip, share and mode), ``simulation_summary.csv`` (medians)
+and ``simulation.png`` (median SDR and raw pitch accuracy against the share corrected) into
+``--out``, and prints the summary table. ``--unadapted`` adds the "imposed" mode: the same
+corrections imposed on the separation without fine-tuning, to show what the fine-tuning adds.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import spectral
+from .adapt import DEFAULT_ADAPT_STEPS, AdaptConfig, adapt_iter
+from .corrections import FILL_STEP_SECONDS, Corrections
+from .errors import IsoldeError
+from .fileio import write_text_atomic
+from .metrics import MELODY_KEYS, bss_sdr, interpolate_f0, melody_metrics, snr_sdr
+from .progress import Job, Progress, run_with_bar, scaled
+
+#: Metric columns of a result row, in table order.
+SDR_KEYS = ("sdr", "sdr_rest")
+METRIC_KEYS = SDR_KEYS + MELODY_KEYS + tuple(f"{k}_rest" for k in MELODY_KEYS)
+#: The remainder must be at least this long (s) to be scored.
+MIN_REST_SECONDS = 0.5
+MODES = ("adapted", "imposed")
+
+
+@dataclass
+class SimulationConfig:
+    """One simulation run (see the module docstring)."""
+
+    dataset: str
+    model: str | None = None
+    shares: tuple = (0.0, 25.0, 50.0, 75.0, 100.0)
+    steps: int = DEFAULT_ADAPT_STEPS
+    limit: int | None = None
+    out: str = "simulation"
+    device: str = "auto"
+    fast_sdr: bool = False
+    unadapted: bool = False
+    seed: int = 0
+    modes: tuple = field(init=False)
+
+    def __post_init__(self):
+        self.modes = MODES if self.unadapted else MODES[:1]
+
+
+# ------------------------------------------------------------------------------ one song
+
+def reference_corrections(f0_times: np.ndarray, f0_hz: np.ndarray,
+                          cut_seconds: float) -> Corrections:
+    """A perfect user's corrections of ``[0, cut_seconds]``: the reference F0 on a 10 ms grid.
+
+    f0_times, f0_hz : the reference trajectory (s, Hz, 0 = no voice). Resampling onto the
+    editor's drawing grid makes the corrected range one continuous span whatever the dataset's
+    hop; frames with no voice in the reference become "deleted" corrections.
+    """
+    if cut_seconds <= 0:
+        return Corrections()
+    grid = np.arange(0.0, cut_seconds + 1e-9, FILL_STEP_SECONDS)
+    return Corrections(grid, interpolate_f0(f0_times, f0_hz, grid))
+
+
+def separate_at_model_rate(model, mixture16: np.ndarray, corrections: Corrections,
+                           device) -> Job[tuple[np.ndarray, np.ndarray]]:
+    """Separate a 16 kHz mono mixture (n,) with the corrections imposed.
+
+    Returns (estimated vocals (n,), the F0 the user sees (n_frames,) in Hz on the model frames).
+    """
+    from .separate import analyse_iter
+
+    spec = spectral.stft(torch.from_numpy(np.asarray(mixture16, dtype=np.float32)))
+    override = None if corrections.is_empty else corrections.saliency_override
+    analysis = yield from analyse_iter(model, spec.abs()[:spectral.N_BINS], device=device,
+                                       f0_override=override)
+    # The model drops the Nyquist bin: give it the mask of the bin below.
+    mask = np.concatenate([analysis.vocal_mask, analysis.vocal_mask[-1:]], axis=0)
+    vocals = spectral.istft(spec * torch.from_numpy(mask), length=len(mixture16)).numpy()
+    f0 = corrections.apply_to_f0(analysis.frame_times, analysis.f0_hz())
+    return vocals, f0
+
+
+def _sdr(reference, accompaniment, estimate, est_accompaniment, fast: bool) -> float:
+    if float(np.sum(np.asarray(reference, np.float64) ** 2)) < 1e-10:
+        return math.nan  # no voice to measure against
+    if fast:
+        return snr_sdr(reference, estimate)
+    try:
+        return bss_sdr(reference, accompaniment, estimate, est_accompaniment)
+    except ValueError:  # mir_eval refuses silent sources
+        return math.nan
+
+
+def _melody(ref_times, ref_f0, est_times, est_f0, suffix: str = "") -> dict[str, float]:
+    nan = {f"{k}{suffix}": math.nan for k in MELODY_KEYS}
+    if len(ref_times) < 2 or len(est_times) < 2:
+        return nan
+    scores = melody_metrics(ref_times, ref_f0, est_times, est_f0)
+    if not np.any(np.asarray(ref_f0) > 0):
+        # No voiced reference frame: only the voicing of unvoiced frames can be judged.
+        keep = {"overall_accuracy", "voicing_false_alarm"}
+        return {f"{k}{suffix}": (v if k in keep else math.nan) for k, v in scores.items()}
+    return {f"{k}{suffix}": v for k, v in scores.items()}
+
+
+def score_song(track, vocals16: np.ndarray, accompaniment16: np.ndarray, est_vocals: np.ndarray,
+               est_f0: np.ndarray, cut_seconds: float, *, fast_sdr: bool) -> dict[str, float]:
+    """SDR and melody metrics on the whole song and on ``[cut_seconds, end)``.
+
+    vocals16, accompaniment16, est_vocals : (n,) at 16 kHz; est_f0 : (n_frames,) Hz per model frame
+    """
+    mixture = vocals16 + accompaniment16
+    est_acc = mixture - est_vocals
+    row = {"sdr": _sdr(vocals16, accompaniment16, est_vocals, est_acc, fast_sdr)}
+    rate = spectral.MODEL_SAMPLE_RATE
+    cut = int(round(cut_seconds * rate))
+    if len(mixture) - cut >= MIN_REST_SECONDS * rate:
+        row["sdr_rest"] = _sdr(vocals16[cut:], accompaniment16[cut:], est_vocals[cut:],
+                               est_acc[cut:], fast_sdr)
+    else:
+        row["sdr_rest"] = math.nan
+    est_times = spectral.frame_times(len(est_f0))
+    ref_times, ref_f0 = np.asarray(track.f0_times), np.asarray(track.f0_hz)
+    row.update(_melody(ref_times, ref_f0, est_times, est_f0))
+    if len(mixture) - cut >= MIN_REST_SECONDS * rate:
+        r, e = ref_times >= cut_seconds, est_times >= cut_seconds
+        row.update(_melody(ref_times[r], ref_f0[r], est_times[e], est_f0[e], "_rest"))
+    else:
+        row.update({f"{k}_rest": math.nan for k in MELODY_KEYS})
+    return row
+
+
+# ------------------------------------------------------------------------------ the loop
+
+def _validation_split(spec: str):
+    from .train import open_source
+
+    try:
+        train, valid = open_source(spec)
+    except ModuleNotFoundError as exc:
+        raise IsoldeError(f"The data source {spec!r} is not available in this build "
+                          f"({exc.name} missing)") from exc
+    if valid is None or len(valid) == 0:
+        print(f"isolde simulate: {spec} has no validation split; using all of it", file=sys.stderr)
+        return train
+    return valid
+
+
+def _spread(n_items: int, limit: int | None) -> list[int]:
+    """``limit`` indices spread evenly over ``n_items`` (every singer/artist gets a turn)."""
+    if limit is None or limit >= n_items:
+        return list(range(n_items))
+    return sorted(set(np.linspace(0, n_items - 1, max(limit, 1)).round().astype(int).tolist()))
+
+
+def simulate_iter(config: SimulationConfig, model=None) -> Job[list[dict]]:
+    """Run the simulation; yields progress, returns one row per (clip, share, mode).
+
+    model : an already loaded model (else ``config.model`` or the shipped default is loaded)
+    """
+    from .models.store import load_model
+    from .separate import pick_device
+    from .train import pool_track
+
+    device = pick_device(config.device)
+    if model is None:
+        model = load_model(config.model, device=device)
+    dataset = _validation_split(config.dataset)
+    indices = _spread(len(dataset), config.limit)
+    shares = sorted(float(s) for s in config.shares)
+    jobs = [(i, s, m) for i in indices for s in shares for m in config.modes
+            if not (s <= 0 and m != "adapted")]
+    rows: list[dict] = []
+    done = 0
+    for index in indices:
+        track = dataset.load(index)
+        pooled = pool_track(track)
+        mixture = pooled.vocals + pooled.accompaniment
+        duration = len(mixture) / spectral.MODEL_SAMPLE_RATE
+        for share in shares:
+            cut = duration * share / 100.0
+            corrections = reference_corrections(track.f0_times, track.f0_hz, cut)
+            for mode in config.modes:
+                if share <= 0 and mode != "adapted":
+                    continue  # nothing corrected: the same as the adapted row, added below
+                lo, hi = done / len(jobs), (done + 1) / len(jobs)
+                label = f"{track.name} {share:g}% {mode}"
+                yield Progress("simulating", lo, label)
+                started = time.perf_counter()
+                steps = config.steps if mode == "adapted" else 0
+                adapted = yield from scaled(adapt_iter(
+                    model, mixture, corrections, device=device,
+                    config=AdaptConfig(steps=steps, seed=config.seed)), lo, lo + 0.6 * (hi - lo))
+                adapt_seconds = time.perf_counter() - started
+                est_vocals, est_f0 = yield from scaled(
+                    separate_at_model_rate(adapted, mixture, corrections, device),
+                    lo + 0.6 * (hi - lo), hi)
+                row = {"clip": track.name, "share": share, "mode": mode,
+                       "adapt_seconds": round(adapt_seconds, 3)}
+                row.update(score_song(track, pooled.vocals, pooled.accompaniment, est_vocals,
+                                      est_f0, cut, fast_sdr=config.fast_sdr))
+                rows.append(row)
+                if share <= 0:
+                    rows += [{**row, "mode": m} for m in config.modes if m != "adapted"]
+                done += 1
+                yield Progress("simulating", hi, label)
+    return rows
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """Median of every metric per (mode, share), NaNs ignored, with the number of clips."""
+    out = []
+    keys = sorted({(r["mode"], float(r["share"])) for r in rows},
+                  key=lambda k: (MODES.index(k[0]) if k[0] in MODES else 99, k[1]))
+    for mode, share in keys:
+        group = [r for r in rows if r["mode"] == mode and float(r["share"]) == share]
+        summary = {"mode": mode, "share": share, "clips": len(group)}
+        for k in METRIC_KEYS:
+            values = np.array([r[k] for r in group], dtype=np.float64)
+            summary[k] = float(np.nanmedian(values)) if np.isfinite(values).any() else math.nan
+        out.append(summary)
+    return out
+
+
+# ------------------------------------------------------------------------------ output
+
+def _csv_text(rows: list[dict], fields: list[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) and k not in ("share",) else v)
+                         for k, v in r.items()})
+    return buffer.getvalue()
+
+
+def format_table(summary: list[dict], sdr_name: str) -> str:
+    """The summary as a fixed-width text table (SDR in dB, accuracies in %)."""
+    head = (f"{'mode':<8} {'share%':>6} {'clips':>5} {sdr_name:>8} {sdr_name + ' rest':>12} "
+            f"{'RPA':>6} {'RPA rest':>8} {'OA':>6} {'OA rest':>8}")
+    lines = [head, "-" * len(head)]
+    pct = lambda v: "   -" if not np.isfinite(v) else f"{100 * v:.1f}"  # noqa: E731
+    db = lambda v: "   -" if not np.isfinite(v) else f"{v:.2f}"  # noqa: E731
+    for s in summary:
+        lines.append(f"{s['mode']:<8} {s['share']:>6g} {s['clips']:>5d} {db(s['sdr']):>8} "
+                     f"{db(s['sdr_rest']):>12} {pct(s['raw_pitch_accuracy']):>6} "
+                     f"{pct(s['raw_pitch_accuracy_rest']):>8} {pct(s['overall_accuracy']):>6} "
+                     f"{pct(s['overall_accuracy_rest']):>8}")
+    return "\n".join(lines)
+
+
+def plot_summary(summary: list[dict], png: Path, sdr_name: str) -> Path:
+    """Like the paper's Figure 4: median vocal SDR and raw pitch accuracy against the share
+    corrected, on the whole song and on the uncorrected rest."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    styles = {"adapted": "-", "imposed": "--"}
+    # Colour = where it is measured, line style = mode.
+    series = (("sdr", "raw_pitch_accuracy", "whole song", "o", "C0"),
+              ("sdr_rest", "raw_pitch_accuracy_rest", "uncorrected rest", "s", "C1"))
+    for mode in dict.fromkeys(s["mode"] for s in summary):
+        group = [s for s in summary if s["mode"] == mode]
+        x = [s["share"] for s in group]
+        style = styles.get(mode, ":")
+        for sdr_key, rpa_key, where, marker, colour in series:
+            axes[0].plot(x, [s[sdr_key] for s in group], marker + style, color=colour,
+                         label=f"{mode}: {where}")
+            axes[1].plot(x, [100 * s[rpa_key] for s in group], marker + style, color=colour,
+                         label=f"{mode}: {where}")
+    axes[0].set_ylabel(f"median vocal {sdr_name} (dB)")
+    axes[1].set_ylabel("median raw pitch accuracy (%)")
+    for ax in axes:
+        ax.set_xlabel("share of the F0 corrected (%)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    tmp = png.with_name(f".{png.stem}.tmp.png")
+    try:
+        fig.savefig(tmp, dpi=90)
+        os.replace(tmp, png)
+    except OSError as exc:
+        raise IsoldeError(f"Cannot write {png}: {exc.strerror or exc}") from exc
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)
+    return png
+
+
+def write_results(rows: list[dict], out: Path, sdr_name: str) -> tuple[list[dict], list[Path]]:
+    summary = summarise(rows)
+    clip_fields = ["clip", "share", "mode", "adapt_seconds", *METRIC_KEYS]
+    summary_fields = ["mode", "share", "clips", *METRIC_KEYS]
+    paths = [out / "simulation.csv", out / "simulation_summary.csv", out / "simulation.png"]
+    write_text_atomic(paths[0], _csv_text(rows, clip_fields))
+    write_text_atomic(paths[1], _csv_text(summary, summary_fields))
+    plot_summary(summary, paths[2], sdr_name)
+    return summary, paths
+
+
+# ------------------------------------------------------------------------------ CLI
+
+def _parse_shares(text: str) -> tuple:
+    try:
+        shares = tuple(float(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise IsoldeError(f"--shares takes percentages separated by commas, e.g. 0,25,50 "
+                          f"(got {text!r})") from None
+    if not shares or any(not (0 <= s <= 100) for s in shares):
+        raise IsoldeError(f"--shares must be percentages from 0 to 100 (got {text!r})")
+    return tuple(sorted(set(shares)))
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", required=True, metavar="KIND:PATH",
+                        help="a dataset with reference F0: mir1k:PATH, musdb:PATH, medleydb:PATH")
+    parser.add_argument("--model", default=None, help="model file (default: the shipped model)")
+    parser.add_argument("--shares", default="0,25,50,75,100",
+                        help="percentages of each song corrected (default 0,25,50,75,100)")
+    parser.add_argument("--steps", type=int, default=DEFAULT_ADAPT_STEPS,
+                        help=f"adaptation steps (default {DEFAULT_ADAPT_STEPS})")
+    parser.add_argument("--limit", type=int, default=None, metavar="N",
+                        help="use N clips spread over the validation split")
+    parser.add_argument("--out", default="simulation", help="output folder (default ./simulation)")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--fast-sdr", action="store_true",
+                        help="plain SDR instead of BSS Eval v3 (much faster)")
+    parser.add_argument("--unadapted", action="store_true",
+                        help="also score the corrections imposed without fine-tuning")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def command(args: argparse.Namespace) -> int:
+    from .export import check_output_folder
+
+    if args.steps < 0:
+        raise IsoldeError(f"--steps must be 0 or more (got {args.steps})")
+    if args.limit is not None and args.limit < 1:
+        raise IsoldeError(f"--limit must be 1 or more (got {args.limit})")
+    config = SimulationConfig(dataset=args.dataset, model=args.model,
+                              shares=_parse_shares(args.shares), steps=args.steps,
+                              limit=args.limit, out=args.out, device=args.device,
+                              fast_sdr=args.fast_sdr, unadapted=args.unadapted, seed=args.seed)
+    out = check_output_folder(config.out)
+    rows = run_with_bar(simulate_iter(config), description="simulate")
+    if not rows:
+        raise IsoldeError(f"No clips to simulate in {config.dataset}")
+    sdr_name = "SDR" if config.fast_sdr else "SDRv3"
+    summary, paths = write_results(rows, out, sdr_name)
+    print(format_table(summary, sdr_name))
+    print(f"Wrote {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+__all__ = ["SimulationConfig", "reference_corrections", "separate_at_model_rate", "score_song",
+           "simulate_iter", "summarise", "format_table", "plot_summary", "write_results",
+           "configure_parser", "command"]

@@ -1,0 +1,276 @@
+"""Update DNN: fine-tuning a copy of the network on one song's F0 corrections."""
+import csv
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from core import pitch, spectral
+from core.adapt import (DEFAULT_ADAPT_STEPS, AdaptConfig, adapt_iter, adapted_state,
+                        load_adapted)
+from core.cli import main
+from core.corrections import Corrections
+from core.errors import Cancelled, ModelError
+from core.progress import CancelFlag, run
+from core.separate import analyse_iter
+from tests.conftest import synth_song, tiny_model
+
+SECONDS = 3.0
+
+
+@pytest.fixture(scope="module")
+def song():
+    """(mono 16 kHz samples, reference F0 per 10 ms, its times)."""
+    mixture, _, f0 = synth_song(seconds=SECONDS, sample_rate=16000, channels=1)
+    return mixture[0], f0, np.arange(len(f0)) * 0.01
+
+
+def _corrections(f0, times) -> Corrections:
+    """An octave-up redraw of 0.5-1.4 s (a correction the untrained net surely disagrees with)
+    and a deleted span 2.0-2.4 s (the synthetic voice sings there)."""
+    drawn = (times >= 0.5) & (times <= 1.4)
+    f0_up = np.where(f0[drawn] > 0, f0[drawn] * 2, 440.0)
+    return Corrections(times[drawn], f0_up).erase(2.0, 2.4)
+
+
+def _quiet_tiny_model():
+    """A tiny untrained model whose saliency is ~0.007 away from any peak, as a trained one's is.
+
+    (An untrained net says 0.5 everywhere; the F0 loss then first pulls every bin down, the
+    corrected ones included, and "the corrected bins rise" cannot be seen in a few steps.)
+    """
+    model = tiny_model()
+    with torch.no_grad():
+        model.f0_net.decoders[-1][0].bias.fill_(-5.0)
+    return model
+
+
+def _state(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _same_state(a, b) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _frames(corrections, n_frames):
+    corrected, f0 = corrections.to_frames(spectral.frame_times(n_frames))
+    return corrected & (f0 > 0), corrected & (f0 <= 0), f0
+
+
+def _scores(model, mono, corrections):
+    """(F0 BCE on drawn frames, saliency contrast at the drawn bins, weighted mask in the
+    deleted span) as separation computes them (corrections imposed)."""
+    magnitude = spectral.model_magnitude(mono)
+    own = run(analyse_iter(model, magnitude))  # the F0 net's own view, nothing imposed
+    imposed = run(analyse_iter(model, magnitude, f0_override=corrections.saliency_override))
+    drawn, deleted, f0 = _frames(corrections, magnitude.shape[1])
+    target = pitch.f0_to_saliency(f0)[:, drawn]
+    saliency = np.clip(own.f0_saliency[:, drawn], 1e-6, 1 - 1e-6)
+    bce = float(-np.mean(target * np.log(saliency) + (1 - target) * np.log(1 - saliency)))
+    bins = np.round(pitch.hz_to_f0_bin(f0[drawn])).astype(int)
+    contrast = float(np.mean(saliency[bins, np.arange(len(bins))] - saliency.mean(axis=0)))
+    weight = magnitude.numpy()[:, deleted]
+    mask = float((imposed.vocal_mask[:, deleted] * weight).sum() / weight.sum())
+    return bce, contrast, mask
+
+
+def test_base_model_is_never_modified(song):
+    mono, f0, times = song
+    base = tiny_model()
+    before = _state(base)
+    adapted = run(adapt_iter(base, mono, _corrections(f0, times),
+                             config=AdaptConfig(steps=3, learning_rate=1e-3)))
+    assert adapted is not base
+    assert _same_state(before, _state(base))
+    assert not _same_state(before, _state(adapted))
+    assert not base.training and not adapted.training
+    assert all(p.grad is None for p in base.parameters())
+
+
+def test_adaptation_follows_the_corrections(song):
+    mono, f0, times = song
+    corrections = _corrections(f0, times)
+    base = _quiet_tiny_model()
+    reports = []
+    adapted = run(adapt_iter(base, mono, corrections,
+                             config=AdaptConfig(steps=15, learning_rate=3e-3)), reports.append)
+    bce0, contrast0, mask0 = _scores(base, mono, corrections)
+    bce1, contrast1, mask1 = _scores(adapted, mono, corrections)
+    assert bce1 < bce0, "the saliency moves toward the drawn F0"
+    assert contrast1 > contrast0, "the drawn F0 bins stand out more from their columns"
+    assert mask1 < 0.7 * mask0, "the vocal mask shrinks where the voice was deleted"
+    assert all(r.stage == "adapting" for r in reports)
+    fractions = [r.fraction for r in reports]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert "loss" in reports[-1].message
+
+
+def test_fixed_seed_is_deterministic(song):
+    mono, f0, times = song
+    corrections = _corrections(f0, times)
+    config = AdaptConfig(steps=3, learning_rate=1e-3, seed=7)
+    a = run(adapt_iter(tiny_model(), mono, corrections, config=config))
+    b = run(adapt_iter(tiny_model(), mono, corrections, config=config))
+    assert _same_state(_state(a), _state(b))
+
+
+def test_cancel_raises_and_leaves_the_base_alone(song):
+    mono, f0, times = song
+    base = tiny_model()
+    before = _state(base)
+    flag = CancelFlag()
+    job = adapt_iter(base, mono, _corrections(f0, times), config=AdaptConfig(steps=50),
+                     cancel=flag)
+
+    def cancel_after_two_steps(report):
+        if report.message.startswith("step 2/"):
+            flag.set()
+
+    with pytest.raises(Cancelled):
+        run(job, cancel_after_two_steps)
+    assert _same_state(before, _state(base))
+
+    already = CancelFlag()
+    already.set()
+    with pytest.raises(Cancelled):
+        run(adapt_iter(base, mono, _corrections(f0, times), cancel=already))
+
+
+@pytest.mark.parametrize("corrections", [Corrections(), Corrections([30.0, 30.01], [220, 220])],
+                         ids=["empty", "outside the song"])
+def test_nothing_to_learn_returns_an_unchanged_copy(song, corrections):
+    mono, _, _ = song
+    base = tiny_model()
+    reports = []
+    adapted = run(adapt_iter(base, mono, corrections), reports.append)
+    assert adapted is not base and reports == []
+    assert _same_state(_state(base), _state(adapted))
+
+
+def test_zero_steps_returns_an_unchanged_copy(song):
+    mono, f0, times = song
+    base = tiny_model()
+    adapted = run(adapt_iter(base, mono, _corrections(f0, times), config=AdaptConfig(steps=0)))
+    assert adapted is not base and _same_state(_state(base), _state(adapted))
+
+
+@pytest.mark.parametrize("architecture", ["svs_to_f0", "svs_only"])
+def test_other_architectures_adapt(song, architecture):
+    mono, f0, times = song
+    base = tiny_model(architecture)
+    before = _state(base)
+    adapted = run(adapt_iter(base, mono, _corrections(f0, times), config=AdaptConfig(steps=2)))
+    assert _same_state(before, _state(base)) and not _same_state(before, _state(adapted))
+
+
+def test_short_song_is_padded_to_one_crop():
+    mixture, _, f0 = synth_song(seconds=0.7, sample_rate=16000, channels=1)
+    times = np.arange(len(f0)) * 0.01
+    corrections = Corrections(times[10:40], f0[10:40])
+    adapted = run(adapt_iter(tiny_model(), mixture[0], corrections, config=AdaptConfig(steps=2)))
+    out = run(analyse_iter(adapted, spectral.model_magnitude(mixture[0])))
+    assert np.isfinite(out.vocal_mask).all()
+
+
+def test_adapted_weights_round_trip(song, tmp_path):
+    from core.models.store import load_model, save_model
+
+    mono, f0, times = song
+    base = tiny_model()
+    adapted = run(adapt_iter(base, mono, _corrections(f0, times), config=AdaptConfig(steps=2)))
+    magnitude = spectral.model_magnitude(mono)
+    expected = run(analyse_iter(adapted, magnitude)).vocal_mask
+
+    restored = load_adapted(base, adapted_state(adapted))
+    assert np.array_equal(run(analyse_iter(restored, magnitude)).vocal_mask, expected)
+    assert _same_state(_state(base), _state(tiny_model()))
+
+    path = save_model(adapted, tmp_path / "adapted.safetensors", half=False)
+    assert np.array_equal(run(analyse_iter(load_model(path), magnitude)).vocal_mask, expected)
+
+    with pytest.raises(ModelError):
+        load_adapted(tiny_model("svs_only"), adapted_state(adapted))
+
+
+def test_default_steps_are_sane():
+    assert 1 <= DEFAULT_ADAPT_STEPS <= 100
+    assert AdaptConfig().steps == DEFAULT_ADAPT_STEPS
+
+
+# ------------------------------------------------------------------------------------ CLI
+
+@pytest.fixture
+def cli_song(tmp_path):
+    """A 2.5 s stereo 44.1 kHz song file, its 10 ms F0 and times."""
+    mixture, _, f0 = synth_song(seconds=2.5, sample_rate=44100, channels=2)
+    path = tmp_path / "song.wav"
+    sf.write(path, mixture.T, 44100, subtype="PCM_16")
+    return path, f0, np.arange(len(f0)) * 0.01
+
+
+def _cli(capsys, *argv):
+    code = main(["separate", *map(str, argv)])
+    return code, capsys.readouterr().err
+
+
+def _one_error_line(code, err, out, pattern):
+    assert code == 2, err
+    lines = [line for line in err.strip().splitlines() if line.startswith("isolde:")]
+    assert len(lines) == 1 and pattern.lower() in lines[0].lower(), err
+    assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize("steps", ["3", "0"])
+def test_cli_adapts_and_writes_the_corrections_into_f0_csv(tmp_path, capsys, tiny_model_file,
+                                                           cli_song, steps):
+    path, f0, times = cli_song
+    corrections = Corrections(times[50:120], f0[50:120] * 1.5).erase(1.6, 1.9)
+    csv_file = corrections.save_csv(tmp_path / "corrections.csv")
+    out = tmp_path / "out"
+    code, err = _cli(capsys, path, "-o", out, "--model", tiny_model_file, "--device", "cpu",
+                     "--corrections", csv_file, "--adapt-steps", steps)
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["accompaniment.wav", "beats.csv", "f0.csv",
+                                                     "vocals.wav"]
+    with open(out / "f0.csv") as handle:
+        rows = list(csv.reader(handle))[1:]
+    frame_times = np.array([float(t) for t, _ in rows])
+    written = np.array([float(f) for _, f in rows])
+    corrected, expected = Corrections.load_csv(csv_file).to_frames(frame_times)
+    assert corrected.sum() > 50 and (expected[corrected] == 0).any()
+    # f0.csv holds Hz with 3 decimals: the corrected frames are the corrections, to the digit.
+    assert np.array_equal(written[corrected], [float(f"{v:.3f}") for v in expected[corrected]])
+
+
+def test_cli_refuses_a_malformed_corrections_file(tmp_path, capsys, tiny_model_file, cli_song):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time,f0\n0.5,220\n0.6,not-a-number\n")
+    out = tmp_path / "out"
+    code, err = _cli(capsys, cli_song[0], "-o", out, "--model", tiny_model_file,
+                     "--corrections", bad)
+    _one_error_line(code, err, out, "line 3")
+
+
+def test_cli_refuses_corrections_outside_the_song(tmp_path, capsys, tiny_model_file, cli_song):
+    late = Corrections([1.0, 2.0, 2.8], [220.0, 220.0, 220.0]).save_csv(tmp_path / "late.csv")
+    out = tmp_path / "out"
+    code, err = _cli(capsys, cli_song[0], "-o", out, "--model", tiny_model_file,
+                     "--corrections", late, "--adapt-steps", "2")
+    _one_error_line(code, err, out, "outside the song")
+
+
+def test_cli_refuses_adapt_steps_without_corrections(tmp_path, capsys, tiny_model_file, cli_song):
+    out = tmp_path / "out"
+    code, err = _cli(capsys, cli_song[0], "-o", out, "--model", tiny_model_file,
+                     "--adapt-steps", "3")
+    _one_error_line(code, err, out, "--corrections")
+
+
+def test_cli_refuses_negative_adapt_steps(tmp_path, capsys, tiny_model_file, cli_song):
+    good = Corrections([0.5, 0.6], [220.0, 230.0]).save_csv(tmp_path / "good.csv")
+    out = tmp_path / "out"
+    code, err = _cli(capsys, cli_song[0], "-o", out, "--model", tiny_model_file,
+                     "--corrections", good, "--adapt-steps", "-1")
+    _one_error_line(code, err, out, "0 or more")

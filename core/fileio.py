@@ -31,6 +31,9 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     tmp = Path(tmp_name)
     try:
         yield tmp
+        # mkstemp creates owner-only files; results are ordinary readable files. (Reading the
+        # umask would mean setting it, which is not thread-safe in the editor.)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

@@ -24,6 +24,13 @@ test: $(STAMP)
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/separate_speed.py
+	$(PY) benchmarks/update_dnn_speed.py
+	$(PY) benchmarks/editor_open.py
+	$(PY) benchmarks/editor_drag.py
+
+screenshot: $(STAMP)
+	@mkdir -p docs
+	$(PY) scripts/screenshot.py docs/screenshot.png
 
 system-packages: $(SYSTEM_STAMP)
 

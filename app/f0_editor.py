@@ -1,0 +1,206 @@
+"""The F0 editor view: background picture, note grid, beats, estimated and corrected F0.
+
+x is time (s) on the shared axis, y is pitch as a MIDI note number (so log frequency). The
+background is the mixture's log spectrogram on the F0 grid or the network's F0 saliency. The
+estimated F0 is drawn thin where the user has not corrected it, the corrected F0 thick; stretches
+marked "no voice" show as a red bar along the bottom. Curves are rebuilt from the session on each
+event and only the visible stretch is handed to pyqtgraph, so a drag costs O(visible frames).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, QTimer
+from PySide6.QtGui import QPixmapCache
+from PySide6.QtWidgets import QGraphicsItem
+
+from core import pitch, spectral
+from core.session import Session
+from core.view_state import MIDI_LIMITS
+
+from .f0_tools import F0ViewBox, GestureController
+from .piano_axis import PianoAxis
+from .waveform_view import LEFT_AXIS_WIDTH
+
+#: Frames beyond each side of the visible range kept in the curves (fraction of the span).
+MARGIN = 0.25
+#: Background values (0-1) mapped onto the colour map's ends.
+BACKGROUND_LEVELS = (0.1, 1.4)
+#: Curves get at most this many points per horizontal pixel (more cannot be seen).
+POINTS_PER_PIXEL = 1
+
+
+class F0EditorView(pg.PlotWidget):
+    """The editor. ``controller`` (a GestureController) turns the mouse into session edits."""
+
+    def __init__(self, session: Session, colours, parent=None) -> None:
+        self.session = session
+        self.colours = colours
+        self.box = F0ViewBox()
+        self.piano = PianoAxis(colours.white_key, colours.black_key)
+        super().__init__(parent=parent, viewBox=self.box, axisItems={"left": self.piano})
+        self.setMinimumHeight(200)
+        item = self.getPlotItem()
+        item.hideButtons()
+        item.setMenuEnabled(False)
+        self.piano.setWidth(LEFT_AXIS_WIDTH)
+        self.piano.setGrid(90)
+        item.getAxis("bottom").setLabel("time", units="s")
+        self.box.setLimits(yMin=MIDI_LIMITS[0], yMax=MIDI_LIMITS[1], minYRange=3.0)
+        self.box.setYRange(*session.view.pitch_range, padding=0)
+        self.controller = GestureController(session)
+        self.box.controller = self.controller
+
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setZValue(-20)
+        self.image.setColorMap(pg.colormap.get(colours.colormap))
+        self.addItem(self.image)
+        self.beats = pg.PlotCurveItem(pen=pg.mkPen(colours.beat, width=1), connect="pairs")
+        self.downbeats = pg.PlotCurveItem(pen=pg.mkPen(colours.downbeat, width=2), connect="pairs")
+        for curve in (self.beats, self.downbeats):
+            curve.setZValue(-10)
+            self.addItem(curve)
+        self.estimated = pg.PlotCurveItem(pen=pg.mkPen(colours.estimated_f0, width=2),
+                                          connect="finite")
+        self.corrected = pg.PlotCurveItem(pen=pg.mkPen(colours.corrected_f0, width=3),
+                                          connect="finite")
+        self.deleted = pg.PlotCurveItem(pen=pg.mkPen(colours.deleted, width=4), connect="finite")
+        for curve in (self.estimated, self.corrected, self.deleted):
+            self.addItem(curve)
+        # Layers that do not change while the pen moves are kept as device pixmaps: a pen stroke
+        # then repaints the F0 curves only, not the picture, beat lines and note grid.
+        cached = QGraphicsItem.CacheMode.DeviceCoordinateCache
+        # Qt's default pixmap cache (10 MB) holds fewer than four full-view layers of a large
+        # window; they would evict each other on every frame.
+        QPixmapCache.setCacheLimit(max(QPixmapCache.cacheLimit(), 160 * 1024))
+        for layer in (self.image, self.beats, self.downbeats, self.piano, item.getAxis("bottom")):
+            layer.setCacheMode(cached)
+        self.selection = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(colours.selection),
+                                             pen=pg.mkPen(None))
+        self.selection.setZValue(-5)
+        self.selection.hide()
+        self.addItem(self.selection)
+        self.playhead = pg.InfiniteLine(0.0, angle=90, movable=False,
+                                        pen=pg.mkPen(colours.playhead, width=1))
+        self.addItem(self.playhead)
+
+        self._curves: dict[str, np.ndarray] = {}
+        self._picture: np.ndarray | None = None  # the array the background shows
+        self._window = (0, 0)  # frame slice currently handed to the curves
+        self._step = 1  # and the stride taken through it
+        self._recurve_timer = QTimer(self, singleShot=True, interval=0)
+        self._recurve_timer.timeout.connect(self._reslice_if_needed)
+        self.box.sigXRangeChanged.connect(self._recurve_timer.start)
+        self.box.sigYRangeChanged.connect(self._place_deleted)
+
+    # ------------------------------------------------------------------ session -> view
+    def refresh_background(self) -> None:
+        """Show the chosen picture; a no-op when it is already shown (converting a long song's
+        picture for display takes tens of milliseconds)."""
+        session = self.session
+        picture = session.background
+        if session.view.background == "saliency" and session.result is not None \
+                and session.result.analysis.f0_saliency is not None:
+            picture = session.result.analysis.f0_saliency
+        if picture is self._picture:
+            return
+        self._picture = picture
+        if picture is None:
+            self.image.clear()
+            return
+        # Levels above 1 keep the loudest bins short of white so the F0 curves stay readable.
+        self.image.setImage(picture, levels=BACKGROUND_LEVELS, autoDownsample=True)
+        hop = spectral.HOP_SECONDS
+        bin_midi = 1.0 / pitch.BINS_PER_SEMITONE
+        self.image.setRect(QRectF(-0.5 * hop, pitch.FMIN_MIDI - 0.5 * bin_midi,
+                                  picture.shape[1] * hop, picture.shape[0] * bin_midi))
+
+    def refresh_beats(self) -> None:
+        grid = self.session.beats
+        for curve, times in ((self.beats, None if grid is None else grid.beat_times),
+                             (self.downbeats, None if grid is None else grid.downbeat_times)):
+            if times is None or len(times) == 0:
+                curve.setData([], [])
+                continue
+            x = np.repeat(times, 2)
+            y = np.tile(np.array(MIDI_LIMITS, dtype=np.float64), len(times))
+            curve.setData(x, y)
+
+    def refresh_f0(self) -> None:
+        """Recompute the curves from the session (after an edit or a new separation)."""
+        times, effective, corrected = self.session.effective_f0()
+        estimate = self.session.estimated_f0()
+        with np.errstate(invalid="ignore"):
+            est = np.where(~corrected & (estimate > 0), pitch.hz_to_midi(estimate), np.nan)
+            cor = np.where(corrected & (effective > 0), pitch.hz_to_midi(effective), np.nan)
+        deleted = np.where(corrected & (effective <= 0), 1.0, np.nan)
+        self._curves = {"times": times, "estimated": est, "corrected": cor, "deleted": deleted}
+        self._window = (0, 0)
+        self._reslice_if_needed(force=True)
+
+    def _visible_frames(self) -> tuple[int, int]:
+        t0, t1 = self.box.viewRange()[0]
+        span = t1 - t0
+        hop = spectral.HOP_SECONDS
+        n = len(self._curves.get("times", ()))
+        a = max(int((t0 - MARGIN * span) / hop), 0)
+        b = min(int((t1 + MARGIN * span) / hop) + 2, n)
+        return a, b
+
+    def _reslice_if_needed(self, force: bool = False) -> None:
+        if not self._curves:
+            return
+        n = len(self._curves["times"])
+        t0, t1 = self.box.viewRange()[0]
+        hop = spectral.HOP_SECONDS
+        va, vb = max(int(t0 / hop), 0), min(int(t1 / hop) + 1, n)
+        wa, wb = self._window
+        covered = wa <= va and vb <= wb
+        too_wide = (wb - wa) > 4 * (vb - va) + 16  # zoomed in a lot since the last slice
+        step = self._stride()
+        if not force and covered and not too_wide and step == self._step:
+            return
+        a, b = self._visible_frames()
+        self._window, self._step = (a, b), step
+        x = self._curves["times"][a:b:step]
+        self.estimated.setData(x, self._curves["estimated"][a:b:step], skipFiniteCheck=True)
+        self.corrected.setData(x, self._curves["corrected"][a:b:step], skipFiniteCheck=True)
+        self._place_deleted()
+
+    def _stride(self) -> int:
+        """Take every n-th frame when more than POINTS_PER_PIXEL frames share a pixel."""
+        t0, t1 = self.box.viewRange()[0]
+        pixels = max(self.box.width(), 100.0)
+        frames_visible = max((t1 - t0) / spectral.HOP_SECONDS, 1.0)
+        return max(int(frames_visible / (POINTS_PER_PIXEL * pixels)), 1)
+
+    def _place_deleted(self, *_args) -> None:
+        if not self._curves:
+            return
+        a, b = self._window
+        step = self._step
+        bottom = self.box.viewRange()[1][0]
+        span = self.box.viewRange()[1][1] - bottom
+        y = self._curves["deleted"][a:b:step] * (bottom + 0.01 * span)
+        self.deleted.setData(self._curves["times"][a:b:step], y, skipFiniteCheck=True)
+
+    def set_selection(self, selection: tuple[float, float] | None) -> None:
+        if selection is None:
+            self.selection.hide()
+        else:
+            self.selection.setRegion(selection)
+            self.selection.show()
+
+    def reset(self) -> None:
+        """Empty the view for a new song (not ``clear``: PlotWidget binds that to PlotItem.clear)."""
+        self.image.clear()
+        self._picture = None
+        self._curves = {}
+        for curve in (self.estimated, self.corrected, self.deleted, self.beats, self.downbeats):
+            curve.setData([], [])
+
+    # ------------------------------------------------------------------ helpers for tests/benchmarks
+    def view_to_widget(self, t: float, midi: float):
+        """The viewport pixel (QPoint) showing time ``t`` (s) at pitch ``midi``."""
+        scene = self.box.mapViewToScene(pg.Point(t, midi))
+        return self.mapFromScene(scene)

@@ -1,0 +1,375 @@
+"""The document: one song, its analysis, the user's corrections and the (adapted) model.
+
+The editor and the tests drive the same :class:`Session`. Views observe it through
+``session.events`` (names in :data:`core.events.EVENT_NAMES`) and send it commands; long work is a
+generator (``open_iter``, ``analyse_iter``, ``update_dnn_iter``, ``export_iter``; written in
+:mod:`core.session_jobs` and :mod:`core.session_export`) that yields
+:class:`~core.progress.Progress`, can be cancelled with a :class:`~core.progress.CancelFlag`
+between steps, and commits its result to the session at its end, emitting events from whatever
+thread ran it. Project and recovery files are in :mod:`core.session_files`. Edits (``draw``, ``erase``, ``clear``, ``shift_octaves``, ``undo``, ``redo``) are
+quick and meant for the thread that owns the views.
+
+A job snapshots what it needs when it starts and commits only if the song is still the one it
+started on, so opening another song while a job runs is safe. This module imports no Qt.
+"""
+from __future__ import annotations
+
+import importlib.util
+import threading
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from . import session_jobs, settings_access, spectral
+from .audio import Audio
+from .corrections import Corrections
+from .envelope import MinMaxPyramid
+from .errors import Cancelled, IsoldeError, ModelError
+from .events import EventHub
+from .f0_edits import corrected_frames, shift_octaves, snap_to_semitones
+from .history import History
+from .progress import CancelFlag, Job
+from .view_state import ViewState
+
+ADAPT_MODULE = "core.adapt"
+
+
+def adapt_available() -> bool:
+    """Whether :mod:`core.adapt` (the fine-tuning behind "Update DNN") is part of this build."""
+    return importlib.util.find_spec(ADAPT_MODULE) is not None
+
+
+def describe_device(device) -> str:
+    """"CPU" or "GPU: <name>" for the status bar."""
+    import torch
+
+    device = torch.device(device)
+    if device.type == "cuda":
+        return f"GPU: {torch.cuda.get_device_name(device)}"
+    return "CPU"
+
+
+#: Waveform envelopes that belong to a separation result.
+STAGE_ENVELOPES = ("vocals", "accompaniment")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A separation result with the model that produced it (one side of an A/B comparison).
+
+    envelopes : the result's waveform envelopes by name, kept so that swapping is instant
+    """
+
+    result: object  # core.separate.SeparationResult
+    model: object   # core.models.JointModel
+    envelopes: dict = field(default_factory=dict)
+
+
+class Session:
+    """The open song and everything the editor knows about it.
+
+    audio : the song (None before one is opened); audio_sha256 : hex digest of its file
+    result : the current :class:`~core.separate.SeparationResult` (None before analysis)
+    previous : the result and model before the last update, for A/B and "undo update"
+    beats : :class:`~core.beats.BeatGrid` or None
+    background : log spectrogram on the F0 grid, float32 (N_F0_BINS, n_frames) in [0, 1]
+    base_model / model : the model as loaded, and the one in use (an adapted copy after updates)
+    """
+
+    def __init__(self, *, settings=None, recovery_dir: str | Path | None = None) -> None:
+        self.events = EventHub()
+        self.settings = settings if settings is not None else settings_access.load()
+        self.recovery_dir = recovery_dir
+        self.audio: Audio | None = None
+        self.audio_sha256: str | None = None
+        self.result = None
+        self.previous: Stage | None = None
+        self.beats = None
+        self.background: np.ndarray | None = None
+        self.base_model = None
+        self.model = None
+        self.model_path: Path | None = None
+        self.model_problem: str | None = None
+        self.history: History[Corrections] = History(Corrections())
+        self.view = ViewState()
+        self.project_path: Path | None = None
+        self._saved_corrections = self.history.current
+        self._mono16: np.ndarray | None = None
+        self._envelopes: dict[str, MinMaxPyramid] = {}
+        self._generation = 0
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ state
+    @property
+    def corrections(self) -> Corrections:
+        return self.history.current
+
+    @property
+    def duration(self) -> float:
+        return self.audio.duration_seconds if self.audio is not None else 0.0
+
+    @property
+    def is_dirty(self) -> bool:
+        """Corrections changed since the project was last saved or opened."""
+        return self.corrections is not self._saved_corrections
+
+    @property
+    def is_adapted(self) -> bool:
+        return self.model is not None and self.model is not self.base_model
+
+    @property
+    def can_undo(self) -> bool:
+        return self.history.can_undo
+
+    @property
+    def can_redo(self) -> bool:
+        return self.history.can_redo
+
+    @property
+    def device(self):
+        from .separate import pick_device
+
+        return pick_device(getattr(self.settings, "device", "auto"))
+
+    def frame_times(self) -> np.ndarray:
+        """Analysis frame times (s), shape (n_frames,): the result's, or the song's frame grid."""
+        if self.result is not None:
+            return self.result.frame_times
+        if self.audio is None:
+            return np.zeros(0)
+        n = spectral.n_frames_for(int(round(self.duration * spectral.MODEL_SAMPLE_RATE)))
+        return spectral.frame_times(n)
+
+    def estimated_f0(self) -> np.ndarray:
+        """The network's F0 (Hz, 0 = no voice) per frame; zeros before analysis."""
+        return np.asarray(self.result.f0_hz) if self.result is not None \
+            else np.zeros(len(self.frame_times()))
+
+    def effective_f0(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(frame times s, F0 Hz the user sees, corrected bool) per analysis frame."""
+        times = self.frame_times()
+        corrected, f0 = corrected_frames(self.corrections, times)
+        return times, np.where(corrected, f0, self.estimated_f0()), corrected
+
+    def model_input(self) -> np.ndarray:
+        """The 16 kHz mono signal the model hears (cached per song)."""
+        from .separate import model_input
+
+        if self.audio is None:
+            raise IsoldeError("Open a song first")
+        if self._mono16 is None:
+            self._mono16 = model_input(self.audio)
+        return self._mono16
+
+    def envelope(self, name: str) -> MinMaxPyramid | None:
+        """Waveform envelope of "mixture", "vocals" or "accompaniment" (None if not there yet)."""
+        return self._envelopes.get(name)
+
+    # ------------------------------------------------------------------ model
+    def load_model(self, path: str | Path | None = None) -> None:
+        """Load the base model (the bundled one when ``path`` is None); raises ModelError.
+
+        On failure the reason stays in :attr:`model_problem` for the status bar.
+        """
+        from .models.store import DEFAULT_MODEL, load_model
+
+        target = Path(path) if path is not None else DEFAULT_MODEL
+        try:
+            if path is None and not target.exists():
+                raise ModelError(f"The trained model is missing ({target}); analysis and "
+                                 "separation are off until it is installed")
+            model = load_model(target, device="cpu")
+        except ModelError as exc:
+            self.model_problem = str(exc)
+            self.events.emit("model")
+            raise
+        with self._lock:
+            self.base_model = self.model = model
+            self.model_path, self.model_problem, self.previous = target, None, None
+        self.events.emit("model")
+
+    def model_card(self) -> dict | None:
+        """The JSON card of the base model file, or None."""
+        from .models.store import read_card
+
+        if self.model_path is None:
+            return None
+        try:
+            return read_card(self.model_path)
+        except ModelError:
+            return None
+
+    # ------------------------------------------------------------------ jobs
+    def _start_job(self, *, need_model: bool = True, need_result: bool = False):
+        if self.audio is None:
+            raise IsoldeError("Open a song first")
+        if need_model and self.model is None:
+            raise ModelError(self.model_problem or "No model is loaded")
+        if need_result and self.result is None:
+            raise IsoldeError("Wait for the analysis to finish first")
+        return self.audio, self.model, self.corrections, self._generation
+
+    def _still_current(self, generation: int) -> None:
+        if generation != self._generation:
+            raise Cancelled("Another song was opened; this result was dropped")
+
+    def open_iter(self, path: str | Path, *, expected_sha256: str | None = None,
+                  cancel: CancelFlag | None = None) -> Job[Audio]:
+        """Read a song and make it the document (see :func:`core.session_jobs.open_iter`)."""
+        return session_jobs.open_iter(self, path, expected_sha256=expected_sha256, cancel=cancel)
+
+    def analyse_iter(self, cancel: CancelFlag | None = None) -> Job[object]:
+        """Separate and track beats (see :func:`core.session_jobs.analyse_iter`)."""
+        return session_jobs.analyse_iter(self, cancel)
+
+    def update_dnn_iter(self, cancel: CancelFlag | None = None) -> Job[object]:
+        """"Update DNN": adapt, then separate again (see :func:`core.session_jobs.update_dnn_iter`)."""
+        return session_jobs.update_dnn_iter(self, cancel)
+
+    def reset_model_iter(self, cancel: CancelFlag | None = None) -> Job[object]:
+        """Back to the base model (see :func:`core.session_jobs.reset_model_iter`)."""
+        return session_jobs.reset_model_iter(self, cancel)
+
+    def commit_stage(self, stage: "Stage", generation: int, *, keep_previous: bool) -> None:
+        """Make ``stage`` current (from a job); the current one becomes :attr:`previous`."""
+        with self._lock:
+            self._still_current(generation)
+            if keep_previous and self.result is not None:
+                self.previous = self._current_stage()
+            self._restore(stage)
+        self.events.emit("model")
+        self.events.emit("separation")
+
+    def swap_ab(self) -> bool:
+        """Exchange the current and the previous result (A/B listening); False if there is none."""
+        with self._lock:
+            if self.previous is None or self.result is None:
+                return False
+            current = self._current_stage()
+            self._restore(self.previous)
+            self.previous = current
+        self.events.emit("model")
+        self.events.emit("separation")
+        return True
+
+    def undo_update(self) -> bool:
+        """Return to the result and model before the last update; False if there is none."""
+        with self._lock:
+            if self.previous is None:
+                return False
+            self._restore(self.previous)
+            self.previous = None
+        self.events.emit("model")
+        self.events.emit("separation")
+        return True
+
+    def _current_stage(self) -> "Stage":
+        return Stage(self.result, self.model, {name: self._envelopes[name]
+                                               for name in STAGE_ENVELOPES if name in self._envelopes})
+
+    def _restore(self, stage: "Stage") -> None:
+        self.result, self.model = stage.result, stage.model
+        self._envelopes.update(stage.envelopes)
+
+    def export_iter(self, outdir: str | Path, **options) -> Job[list[Path]]:
+        """Write stems, F0 CSV and MIDI into ``outdir``; see :func:`core.session_export.export_iter`."""
+        from .session_export import export_iter
+
+        return export_iter(self, outdir, **options)
+
+    # ------------------------------------------------------------------ edits
+    def _edit(self, corrections: Corrections, key=None) -> None:
+        self.history.push(corrections, key)
+        self.events.emit("corrections")
+
+    def draw(self, times, f0_hz, *, stroke=None) -> None:
+        """Set the F0 (Hz) at ``times`` (s); everything corrected between them is replaced.
+
+        stroke : any hashable naming the pen gesture; repeated calls with the same stroke (the
+            whole stroke so far each time) make a single undo step.
+        """
+        f0_hz = np.asarray(f0_hz, dtype=np.float64)
+        if self.view.snap_to_semitones:
+            f0_hz = snap_to_semitones(f0_hz)
+        self._edit(self.history.base_for(stroke).draw(times, f0_hz), stroke)
+
+    def erase(self, t0: float, t1: float, *, stroke=None) -> None:
+        """Mark ``[t0, t1]`` (s) as "no voice"."""
+        self._edit(self.history.base_for(stroke).erase(t0, t1), stroke)
+
+    def clear(self, t0: float, t1: float) -> None:
+        """Forget the corrections in ``[t0, t1]`` (s): the network decides there again."""
+        self._edit(self.corrections.clear(t0, t1))
+
+    def shift_octaves(self, t0: float, t1: float, octaves: int) -> None:
+        """Move the melody in ``[t0, t1]`` (s) by whole octaves (estimate used where uncorrected)."""
+        self._edit(shift_octaves(self.corrections, self.frame_times(), self.estimated_f0(),
+                                 t0, t1, int(octaves)))
+
+    def set_corrections(self, corrections: Corrections) -> None:
+        """Replace all corrections (import, restore) as one undoable step."""
+        if self.audio is not None:
+            corrections.check_fits(self.duration)
+        self._edit(corrections)
+
+    def undo(self) -> None:
+        if self.history.can_undo:
+            self.history.undo()
+            self.events.emit("corrections")
+
+    def redo(self) -> None:
+        if self.history.can_redo:
+            self.history.redo()
+            self.events.emit("corrections")
+
+    def set_selection(self, t0: float | None, t1: float | None = None) -> None:
+        """Select ``[t0, t1]`` (s, clipped to the song), or nothing with ``t0=None``."""
+        selection = None
+        if t0 is not None and t1 is not None:
+            a, b = sorted((max(float(t0), 0.0), min(float(t1), self.duration or float(t1))))
+            selection = (a, b) if b > a else None
+        self.view = replace(self.view, selection=selection)
+        self.events.emit("view")
+
+    def set_view_options(self, **changes) -> None:
+        """Change view-state fields (snap, loop, listen, follow...) and emit "view"."""
+        self.view = ViewState.from_dict({**self.view.to_dict(), **changes})
+        self.events.emit("view")
+
+    # ------------------------------------------------------------------ files
+    def save_project(self, path: str | Path) -> Path:
+        from .session_files import save_session_project
+
+        return save_session_project(self, path)
+
+    def open_project_iter(self, path: str | Path, cancel: CancelFlag | None = None) -> Job[Path]:
+        from .session_files import open_project_iter
+
+        return open_project_iter(self, path, cancel)
+
+    def mark_saved(self, project_path: Path | None) -> None:
+        self.project_path = project_path
+        self._saved_corrections = self.corrections
+
+    def autosave(self):
+        """Write the crash-recovery copy of the corrections (see :mod:`core.recovery`)."""
+        from .session_files import autosave
+
+        return autosave(self)
+
+    def pending_recovery(self):
+        """Recovered corrections for this song that differ from the current ones, or None."""
+        from .session_files import pending_recovery
+
+        return pending_recovery(self)
+
+    def restore_recovery(self, recovery) -> None:
+        from .session_files import restore_recovery
+
+        restore_recovery(self, recovery)
+
+    def forget_recovery(self) -> None:
+        from .session_files import forget_recovery
+
+        forget_recovery(self)

@@ -53,7 +53,6 @@ class TrainConfig:
     learning_rate: float = 1e-3
     final_learning_rate: float = 1e-4
     f0_weight: float = 1.0
-    voicing_weight: float = 0.0
     remix_probability: float = 0.5
     silence_probability: float = 0.05
     validate_every: int = 500
@@ -165,14 +164,9 @@ def f0_targets(f0_hz: torch.Tensor) -> torch.Tensor:
 
 
 def losses(model: JointModel, mixture: torch.Tensor, vocals: torch.Tensor,
-           f0_hz: torch.Tensor, f0_weight: float, voicing_weight: float = 0.0) -> dict[str, torch.Tensor]:
+           f0_hz: torch.Tensor, f0_weight: float) -> dict[str, torch.Tensor]:
     """Separation loss: L1 between masked mixture and vocal magnitudes, both divided by the
-    mixture's mean magnitude; F0 loss: binary cross-entropy against the blurred target.
-
-    Voicing loss (``voicing_weight``): binary cross-entropy between each frame's *peak* saliency
-    and whether the frame is voiced. The per-bin F0 loss barely notices one stray peak in an
-    unvoiced frame (it is one bin in 256), yet that peak alone decides, against the 0.1
-    threshold, whether the frame is heard as voiced; this term trains that decision directly."""
+    mixture's mean magnitude; F0 loss: binary cross-entropy against the blurred target."""
     mix_mag = spectral.model_magnitude(mixture)
     voc_mag = spectral.model_magnitude(vocals)
     output = model(mix_mag)
@@ -182,15 +176,9 @@ def losses(model: JointModel, mixture: torch.Tensor, vocals: torch.Tensor,
     total = svs
     if output.f0_saliency is not None:
         target = f0_targets(f0_hz).to(output.f0_saliency.device)
-        saliency = output.f0_saliency.clamp(1e-6, 1 - 1e-6)
-        f0 = F.binary_cross_entropy(saliency, target)
+        f0 = F.binary_cross_entropy(output.f0_saliency.clamp(1e-6, 1 - 1e-6), target)
         result["f0"] = f0
         total = total + f0_weight * f0
-        if voicing_weight > 0:
-            voiced = (target.amax(dim=1) > 0.5).float()
-            voicing = F.binary_cross_entropy(saliency.amax(dim=1), voiced)
-            result["voicing"] = voicing
-            total = total + voicing_weight * voicing
     result["total"] = total
     return result
 
@@ -302,8 +290,7 @@ def train_iter(config: TrainConfig) -> Job[Path]:
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, step)
         mixture, vocals, f0 = sampler.batch()
-        parts = losses(trainable, mixture.to(device), vocals.to(device), f0, config.f0_weight,
-                       config.voicing_weight)
+        parts = losses(trainable, mixture.to(device), vocals.to(device), f0, config.f0_weight)
         optimizer.zero_grad(set_to_none=True)
         parts["total"].backward()
         optimizer.step()

@@ -7,7 +7,7 @@ A generated song (stereo, 44.1 kHz) gets corrections over ``--share`` of its len
 4 s, drawn from the song's true F0, every fourth one erased instead). The round trip is what the
 editor does on "Update DNN": adapt the network (``core.adapt.adapt_iter`` with
 ``DEFAULT_ADAPT_STEPS``) and re-separate the whole song with the corrections imposed and no beat
-tracking (``core.separate.separate_iter(..., with_beats=False, f0_override=...)``). Without
+tracking (``core.separate.separate_iter(..., with_beats=False, corrections=...)``). Without
 ``--model`` the network is the shipped model's shape (``TrainConfig`` defaults: svs 12/192,
 F0 12/96 channels) with random weights, which costs the same time as trained ones.
 Target on the 2-core reference CPU: <= 20 s for a 4-minute song. On a machine whose cores are
@@ -123,7 +123,7 @@ def main() -> None:
                                  device=device))
         adapted_at = time.perf_counter()
         run(separate_iter(audio, adapted, device=device, with_beats=False,
-                          f0_override=corrections.saliency_override))
+                          corrections=corrections))
         done = time.perf_counter()
         total = done - start
         print(f"adapt {adapted_at - start:.1f} s + re-separate {done - adapted_at:.1f} s = "

@@ -214,7 +214,7 @@ def _forward(model: JointModel, magnitude: torch.Tensor, corrected: torch.Tensor
     """(saliency (B, N_F0_BINS, C) or None, mask (B, N_BINS, C)) as separation would compute them.
 
     For ``f0_to_svs`` the separation net hears the saliency with the corrections imposed (like
-    ``analyse_iter(..., f0_override=corrections.saliency_override)``), detached so that the
+    ``analyse_iter(..., corrections=corrections)``), detached so that the
     separation losses do not pull on the F0 net.
     """
     architecture = model.config.architecture
@@ -429,7 +429,7 @@ def adapt_for_cli(args, audio, model: JointModel, device) -> tuple[JointModel, C
     """``isolde separate --corrections FILE.csv [--adapt-steps N]``: load, check and adapt.
 
     Returns ``(adapted model, corrections)``; the CLI then separates with
-    ``f0_override=corrections.saliency_override`` and writes ``corrections.apply_to_f0(...)``
+    ``corrections=corrections`` and writes ``corrections.apply_to_f0(...)``
     into f0.csv. ``--adapt-steps 0`` imposes the corrections without fine-tuning.
     """
     from .progress import run_with_bar

@@ -60,7 +60,7 @@ def separate_command(args: argparse.Namespace) -> int:
     corrections = None
     if adapting:
         model, corrections = _adapt_for_cli(args, audio, model, device)
-    job = separate_iter(audio, model, device=device, f0_override=_override_for(corrections))
+    job = separate_iter(audio, model, device=device, corrections=corrections)
     result = run_with_bar(job, description="isolde")
     f0 = result.f0_hz if corrections is None else corrections.apply_to_f0(result.frame_times,
                                                                            result.f0_hz)
@@ -99,11 +99,6 @@ def _adapt_for_cli(args, audio, model, device):
     """Fine-tune on ``--corrections`` before separating (see :mod:`core.adapt`)."""
     return _adapt_module().adapt_for_cli(args, audio, model, device)
 
-
-def _override_for(corrections):
-    if corrections is None:
-        return None
-    return corrections.saliency_override
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -98,13 +98,14 @@ def model_input(audio: Audio) -> np.ndarray:
 
 def analyse_iter(model, magnitude: torch.Tensor, *, device: torch.device | str = "cpu",
                  chunk_frames: int = CHUNK_FRAMES, context_frames: int = CONTEXT_FRAMES,
-                 f0_override=None) -> Job[ModelAnalysis]:
+                 corrections=None) -> Job[ModelAnalysis]:
     """Run the model over a whole magnitude spectrogram in overlapping chunks.
 
     magnitude : float tensor, shape (N_BINS, n_frames), on any device
-    f0_override : optional callable ``(start, stop, saliency) -> saliency`` applied to each chunk's
-        saliency (frames ``start:stop`` of the song, context included) before the separation net
-        sees it; the adaptation uses it to impose the user's corrected F0.
+    corrections : optional :class:`~core.corrections.Corrections`; each chunk's saliency gets the
+        user's corrected F0 imposed before the separation net sees it
+        (``corrections.saliency_override``), and its vocal mask is refined by them
+        (``corrections.refine_mask``: zero where the voice was deleted).
     Yields Progress("separating", fraction); returns a :class:`ModelAnalysis`.
     """
     device = torch.device(device)
@@ -126,13 +127,15 @@ def analyse_iter(model, magnitude: torch.Tensor, *, device: torch.device | str =
             piece = piece.to(device)
             if model.has_f0 and model.config.architecture == "f0_to_svs":
                 sal = model.estimate_f0(piece)
-                if f0_override is not None:
-                    sal = f0_override(lo, lo + window, sal)
+                if corrections is not None:
+                    sal = corrections.saliency_override(lo, lo + window, sal)
                 out_mask = model.estimate_mask(piece, sal)
                 out_sal = sal
             else:
                 output = model(piece)
                 out_mask, out_sal = output.vocal_mask, output.f0_saliency
+            if corrections is not None:
+                out_mask = corrections.refine_mask(lo, lo + window, out_mask)
             stop = min(start + core, n_frames)
             keep = slice(context_frames, context_frames + stop - start)
             mask[:, start:stop] = out_mask[0, :, keep].float().cpu().numpy()
@@ -211,14 +214,14 @@ def apply_mask_iter(samples: np.ndarray, sample_rate: int, vocal_mask: np.ndarra
 
 
 def separate_iter(audio: Audio, model, *, device: torch.device | str = "cpu",
-                  with_beats: bool = True, f0_override=None) -> Job[SeparationResult]:
+                  with_beats: bool = True, corrections=None) -> Job[SeparationResult]:
     """Analyse and separate a whole song. Yields progress; returns a :class:`SeparationResult`."""
     check_not_silent(audio)
     yield Progress("resampling", 0.0)
     mono16 = model_input(audio)
     magnitude = spectral.model_magnitude(mono16)
     analysis = yield from scaled(analyse_iter(model, magnitude, device=device,
-                                              f0_override=f0_override), 0.02, 0.55)
+                                              corrections=corrections), 0.02, 0.55)
     vocals = yield from scaled(apply_mask_iter(audio.samples, audio.sample_rate,
                                                analysis.vocal_mask), 0.55, 0.8)
     beats = None

@@ -92,7 +92,7 @@ def _separate(session, audio, model, corrections, generation, cancel) -> Job:
     device = session.device
     model.to(device)
     job = separate_iter(audio, model, device=device, with_beats=False,
-                        f0_override=corrections.saliency_override)
+                        corrections=corrections)
     result = yield from cancellable(job, cancel)
     # Envelopes here, in the job's thread: a long song's take ~0.1 s.
     envelopes = {"vocals": MinMaxPyramid(result.vocals, audio.sample_rate),

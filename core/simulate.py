@@ -96,9 +96,8 @@ def separate_at_model_rate(model, mixture16: np.ndarray, corrections: Correction
     from .separate import analyse_iter
 
     spec = spectral.stft(torch.from_numpy(np.asarray(mixture16, dtype=np.float32)))
-    override = None if corrections.is_empty else corrections.saliency_override
     analysis = yield from analyse_iter(model, spec.abs()[:spectral.N_BINS], device=device,
-                                       f0_override=override)
+                                       corrections=None if corrections.is_empty else corrections)
     # The model drops the Nyquist bin: give it the mask of the bin below.
     mask = np.concatenate([analysis.vocal_mask, analysis.vocal_mask[-1:]], axis=0)
     vocals = spectral.istft(spec * torch.from_numpy(mask), length=len(mixture16)).numpy()

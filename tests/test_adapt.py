@@ -59,12 +59,26 @@ def _frames(corrections, n_frames):
     return corrected & (f0 > 0), corrected & (f0 <= 0), f0
 
 
+class _SaliencyOnly:
+    """The corrections as the separation net sees them, without the mask refinement that would
+    zero the deleted span whatever the network learnt."""
+
+    def __init__(self, corrections):
+        self.corrections = corrections
+
+    def saliency_override(self, start, stop, saliency):
+        return self.corrections.saliency_override(start, stop, saliency)
+
+    def refine_mask(self, start, stop, mask):
+        return mask
+
+
 def _scores(model, mono, corrections):
     """(F0 BCE on drawn frames, saliency contrast at the drawn bins, weighted mask in the
-    deleted span) as separation computes them (corrections imposed)."""
+    deleted span) as the networks compute them (corrected F0 imposed on the separation net)."""
     magnitude = spectral.model_magnitude(mono)
     own = run(analyse_iter(model, magnitude))  # the F0 net's own view, nothing imposed
-    imposed = run(analyse_iter(model, magnitude, f0_override=corrections.saliency_override))
+    imposed = run(analyse_iter(model, magnitude, corrections=_SaliencyOnly(corrections)))
     drawn, deleted, f0 = _frames(corrections, magnitude.shape[1])
     target = pitch.f0_to_saliency(f0)[:, drawn]
     saliency = np.clip(own.f0_saliency[:, drawn], 1e-6, 1 - 1e-6)

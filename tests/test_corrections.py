@@ -57,3 +57,16 @@ def test_saliency_override_imposes_corrected_frames():
     decoded = pitch.saliency_to_f0(out[0].numpy())
     assert decoded[15] == pytest.approx(440, rel=1e-3)
     assert decoded[32] == 0.0 and out[0, :, 32].max() == 0
+
+
+def test_refine_mask_silences_deleted_and_favours_drawn_harmonics():
+    c = Corrections().draw(np.arange(0, 20) * spectral.HOP_SECONDS, np.full(20, 250.0))
+    c = c.erase(30 * spectral.HOP_SECONDS, 40 * spectral.HOP_SECONDS)
+    mask = torch.full((1, spectral.N_BINS, 64), 0.8)
+    out = c.refine_mask(0, 64, mask)[0]
+    harmonic = int(round(500 / spectral.BIN_HZ))
+    between = int(round(375 / spectral.BIN_HZ))
+    assert out[harmonic, 10] > 0.75 and out[between, 10] < 0.3
+    assert out[:, 35].max() == 0
+    assert torch.equal(out[:, 50], mask[0, :, 50])  # uncorrected: untouched
+    assert out[int(6000 / spectral.BIN_HZ), 10] == pytest.approx(0.8)  # above the harmonic band

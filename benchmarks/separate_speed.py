@@ -79,13 +79,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         song = tmp / "song.wav"
-        write_song(song, args.minutes)
-        wall, peak = run_separate(song, tmp / "out", args.model)
-        seconds = args.minutes * 60
-        print(f"{args.minutes:g}-minute song: {wall:.1f} s wall, real-time factor {wall / seconds:.3f}"
-              f" (target <= 0.1), peak memory {peak:.0f} MB (target < 2048)")
-        if args.long_minutes > 0:
+        if args.minutes > 0:
+            write_song(song, args.minutes)
+            wall, peak = run_separate(song, tmp / "out", args.model)
+            seconds = args.minutes * 60
+            print(f"{args.minutes:g}-minute song: {wall:.1f} s wall, real-time factor "
+                  f"{wall / seconds:.3f} (target <= 0.1), peak memory {peak:.0f} MB (target < 2048)")
             song.unlink()
+        if args.long_minutes > 0:
             write_song(song, args.long_minutes, seed=1)
             wall, peak = run_separate(song, tmp / "out_long", args.model)
             print(f"{args.long_minutes:g}-minute input: {wall:.0f} s wall, real-time factor "

@@ -20,7 +20,7 @@ from core.view_state import MIDI_LIMITS
 
 from .f0_tools import F0ViewBox, GestureController
 from .piano_axis import PianoAxis
-from .waveform_view import LEFT_AXIS_WIDTH
+from .waveform_view import LEFT_AXIS_WIDTH, selection_region, show_selection
 
 #: Frames beyond each side of the visible range kept in the curves (fraction of the span).
 MARGIN = 0.25
@@ -75,10 +75,8 @@ class F0EditorView(pg.PlotWidget):
         QPixmapCache.setCacheLimit(max(QPixmapCache.cacheLimit(), 160 * 1024))
         for layer in (self.image, self.beats, self.downbeats, self.piano, item.getAxis("bottom")):
             layer.setCacheMode(cached)
-        self.selection = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(colours.selection),
-                                             pen=pg.mkPen(None))
+        self.selection = selection_region(colours)
         self.selection.setZValue(-5)
-        self.selection.hide()
         self.addItem(self.selection)
         self.playhead = pg.InfiniteLine(0.0, angle=90, movable=False,
                                         pen=pg.mkPen(colours.playhead, width=1))
@@ -185,11 +183,7 @@ class F0EditorView(pg.PlotWidget):
         self.deleted.setData(self._curves["times"][a:b:step], y, skipFiniteCheck=True)
 
     def set_selection(self, selection: tuple[float, float] | None) -> None:
-        if selection is None:
-            self.selection.hide()
-        else:
-            self.selection.setRegion(selection)
-            self.selection.show()
+        show_selection(self.selection, selection)
 
     def reset(self) -> None:
         """Empty the view for a new song (not ``clear``: PlotWidget binds that to PlotItem.clear)."""

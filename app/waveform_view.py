@@ -12,6 +12,23 @@ from .time_axis import TimeViewBox
 LEFT_AXIS_WIDTH = 64
 
 
+
+def selection_region(colours) -> pg.LinearRegionItem:
+    """The shaded time selection every view draws (hidden until something is selected)."""
+    region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(colours.selection),
+                                 pen=pg.mkPen(None))
+    region.hide()
+    return region
+
+
+def show_selection(region: pg.LinearRegionItem, selection: tuple[float, float] | None) -> None:
+    """Show ``selection`` (t0, t1 in seconds) on ``region``, or hide it for None."""
+    if selection is None:
+        region.hide()
+    else:
+        region.setRegion(selection)
+        region.show()
+
 class WaveformView(pg.PlotWidget):
     """One envelope curve, a playhead and the selection, in [-1, 1]."""
 
@@ -29,9 +46,7 @@ class WaveformView(pg.PlotWidget):
         self.box.setYRange(-1.0, 1.0, padding=0.02)
         self.curve = pg.PlotCurveItem(pen=pg.mkPen(colour, width=1), connect="all")
         self.addItem(self.curve)
-        self.selection = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(colours.selection),
-                                             pen=pg.mkPen(None))
-        self.selection.hide()
+        self.selection = selection_region(colours)
         self.addItem(self.selection)
         self.playhead = pg.InfiniteLine(0.0, angle=90, movable=False,
                                         pen=pg.mkPen(colours.playhead, width=1))
@@ -57,8 +72,4 @@ class WaveformView(pg.PlotWidget):
         self.curve.setData(x, y)
 
     def set_selection(self, selection: tuple[float, float] | None) -> None:
-        if selection is None:
-            self.selection.hide()
-        else:
-            self.selection.setRegion(selection)
-            self.selection.show()
+        show_selection(self.selection, selection)

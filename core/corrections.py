@@ -97,6 +97,10 @@ class Corrections:
         corrected, f0 = self.to_frames(frame_times)
         return np.where(corrected, f0, np.asarray(estimated_f0, dtype=np.float64))
 
+    def _chunk_frames(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`to_frames` for model frames ``start:stop`` (a chunk of the song)."""
+        return self.to_frames(np.arange(start, stop) * spectral.HOP_SECONDS)
+
     def saliency_override(self, start: int, stop: int, saliency):
         """Impose the corrections on a chunk of saliency (frames ``start:stop`` of the song).
 
@@ -106,10 +110,7 @@ class Corrections:
         """
         import torch
 
-        if self.is_empty:
-            return saliency
-        frames = np.arange(start, stop)
-        corrected, f0 = self.to_frames(frames * spectral.HOP_SECONDS)
+        corrected, f0 = self._chunk_frames(start, stop)
         if not corrected.any():
             return saliency
         target = torch.from_numpy(pitch.f0_to_saliency(f0)).to(saliency)
@@ -130,10 +131,7 @@ class Corrections:
         """
         import torch
 
-        if self.is_empty:
-            return vocal_mask
-        frames = np.arange(start, stop)
-        corrected, f0 = self.to_frames(frames * spectral.HOP_SECONDS)
+        corrected, f0 = self._chunk_frames(start, stop)
         if not corrected.any():
             return vocal_mask
         bins = spectral.bin_frequencies()

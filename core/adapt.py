@@ -46,7 +46,8 @@ Crops are placed over the corrected spans (each with about a quarter of a crop o
 it) plus :attr:`AdaptConfig.context_share` of crops elsewhere in the song. The network stays in
 eval mode while it learns: batch-norm running statistics are frozen (a handful of crops from one
 song would make poor statistics) and dropout is off, so a fixed seed gives the same model on the
-CPU and the base-model penalty is exactly zero before the first step.
+CPU with one torch thread (several threads may sum in another order) and the base-model penalty
+is exactly zero before the first step.
 
 Measured (``isolde simulate`` on 12 MIR-1K validation clips with a model after 1000 training
 steps, 25/50/75 % corrected, 12 steps): against imposing the same corrections without

@@ -36,6 +36,32 @@ HARMONIC_FLOOR = 0.3
 TIME_TOLERANCE_SECONDS = 0.1
 
 
+def mask_weights(corrected: np.ndarray, f0_hz: np.ndarray) -> np.ndarray:
+    """What the corrections say about the vocal mask, as a factor per bin and frame.
+
+    corrected : bool (n_frames,); f0_hz : (n_frames,) Hz, the corrected F0 (0 = deleted)
+    returns : float32 (N_BINS, n_frames). 1 on uncorrected frames; 0 where the user deleted the
+    voice (they said there is none); where they drew an F0, bins below :data:`HARMONIC_BAND_HZ`
+    get ``floor + (1 - floor) * H`` with ``H`` the drawn F0's harmonic mask: energy between the
+    harmonics of the F0 the user heard is unlikely to be that voice, but is not ruled out
+    (``floor``), since the drawn curve is only as exact as a mouse. Measured on 12 MIR-1K clips
+    with the reference F0 as corrections: +0.9 dB median vocal SDR from the deleted spans,
+    +0.2 dB more from the harmonic weighting.
+    """
+    corrected = np.asarray(corrected, dtype=bool)
+    f0_hz = np.where(corrected, np.asarray(f0_hz, dtype=np.float64), 0.0)
+    bins = spectral.bin_frequencies()
+    weight = np.ones((len(bins), len(f0_hz)), dtype=np.float32)
+    drawn = corrected & (f0_hz > 0)
+    if drawn.any():
+        harmonics = pitch.harmonic_mask(f0_hz, bins)
+        low = bins < HARMONIC_BAND_HZ
+        weight[np.ix_(low, drawn)] = (HARMONIC_FLOOR
+                                      + (1 - HARMONIC_FLOOR) * harmonics[np.ix_(low, drawn)])
+    weight[:, corrected & ~drawn] = 0.0
+    return weight
+
+
 def _empty() -> np.ndarray:
     return np.zeros(0, dtype=np.float64)
 
@@ -120,28 +146,15 @@ class Corrections:
     def refine_mask(self, start: int, stop: int, vocal_mask):
         """Impose the corrections on a chunk of the vocal mask (frames ``start:stop`` of the song).
 
-        vocal_mask : torch tensor (batch, N_BINS, stop - start) in [0, 1]. Where the user deleted
-        the voice the mask is zero: they said there is no voice. Where they drew an F0, bins
-        below :data:`HARMONIC_BAND_HZ` are scaled by ``floor + (1 - floor) * H`` with ``H`` the
-        corrected F0's harmonic mask: energy between the harmonics of the F0 the user heard is
-        unlikely to be that voice, but is not ruled out (``floor``), since the drawn curve is
-        only as exact as a mouse. Measured on 12 MIR-1K clips with the reference F0 as
-        corrections: +0.9 dB median vocal SDR from the deleted spans, +0.2 dB more from the
-        harmonic weighting.
+        vocal_mask : torch tensor (batch, N_BINS, stop - start) in [0, 1], multiplied by
+        :func:`mask_weights` of the chunk's corrections.
         """
         import torch
 
         corrected, f0 = self._chunk_frames(start, stop)
         if not corrected.any():
             return vocal_mask
-        bins = spectral.bin_frequencies()
-        harmonics = pitch.harmonic_mask(f0, bins)
-        weight = np.ones_like(harmonics)
-        low = bins < HARMONIC_BAND_HZ
-        drawn = corrected & (f0 > 0)
-        weight[np.ix_(low, drawn)] = HARMONIC_FLOOR + (1 - HARMONIC_FLOOR) * harmonics[np.ix_(low, drawn)]
-        weight[:, corrected & (f0 <= 0)] = 0.0
-        return vocal_mask * torch.from_numpy(weight).to(vocal_mask)[None]
+        return vocal_mask * torch.from_numpy(mask_weights(corrected, f0)).to(vocal_mask)[None]
 
     def check_fits(self, duration_seconds: float) -> None:
         """Refuse corrections whose times lie outside the song by more than 0.1 s."""

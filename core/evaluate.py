@@ -4,6 +4,12 @@ For every clip: separate the mixture (``vocals + accompaniment``) with the model
 ``isolde separate`` does (beats skipped), then measure the vocal SDR by BSS Eval v3 (mir_eval,
 512-tap filters), the vocal SI-SDR, and mir_eval's melody metrics of the decoded F0 against the
 reference. Prints a table and the medians, writes a CSV.
+
+The melody metrics follow the MIREX convention (:func:`core.pitch.f0_with_pitch_guesses`):
+frames the model calls unvoiced carry its pitch guess, so raw pitch accuracy measures pitch on
+every voiced reference frame and the voicing decision is scored by the voicing metrics and the
+overall accuracy. ``raw_pitch_voiced`` is the stricter figure that counts a frame only when the
+model also called it voiced (what the editor shows).
 """
 from __future__ import annotations
 
@@ -14,13 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
+from . import pitch
 from .audio import Audio
 from .fileio import write_text_atomic
 from .metrics import MELODY_KEYS, bss_sdr, melody_metrics, si_sdr, snr_sdr
 from .progress import Job, Progress, run, run_with_bar
 from .separate import pick_device, separate_iter
 
-COLUMNS = ("sdr", "si_sdr", *MELODY_KEYS)
+COLUMNS = ("sdr", "si_sdr", *MELODY_KEYS, "raw_pitch_voiced")
 
 
 def score_track(model, track, *, device="cpu", fast: bool = False) -> dict[str, float]:
@@ -36,7 +43,10 @@ def score_track(model, track, *, device="cpu", fast: bool = False) -> dict[str, 
         sdr = bss_sdr(track.vocals, track.accompaniment, est_vocals, est_accompaniment)
     row = {"sdr": sdr, "si_sdr": si_sdr(track.vocals, est_vocals)}
     if model.has_f0:
-        row.update(melody_metrics(track.f0_times, track.f0_hz, result.frame_times, result.f0_hz))
+        guesses = pitch.f0_with_pitch_guesses(result.analysis.f0_saliency)
+        row.update(melody_metrics(track.f0_times, track.f0_hz, result.frame_times, guesses))
+        shown = melody_metrics(track.f0_times, track.f0_hz, result.frame_times, result.f0_hz)
+        row["raw_pitch_voiced"] = shown["raw_pitch_accuracy"]
     return row
 
 

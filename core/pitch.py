@@ -97,6 +97,21 @@ def saliency_to_f0(saliency: np.ndarray, *, threshold: float = VOICING_THRESHOLD
     return np.where(peak_value >= threshold, f0, 0.0)
 
 
+def f0_with_pitch_guesses(saliency: np.ndarray, *,
+                          threshold: float = VOICING_THRESHOLD) -> np.ndarray:
+    """The trajectory in the MIREX convention for melody evaluation: voiced frames as
+    :func:`saliency_to_f0` decodes them, unvoiced frames as the *negative* of their peak's pitch.
+
+    mir_eval reads a negative frequency as "unvoiced, but if voiced, this pitch": the voicing
+    metrics are unchanged and the raw pitch/chroma accuracies then measure pitch alone, on every
+    frame the reference calls voiced, instead of counting the voicing misses a second time.
+    saliency : (N_F0_BINS, n_frames); returns (n_frames,) Hz.
+    """
+    voiced = saliency_to_f0(saliency, threshold=threshold)
+    guess = saliency_to_f0(saliency, threshold=-1.0)
+    return np.where(voiced > 0, voiced, -guess)
+
+
 def f0_to_saliency(f0_hz: np.ndarray, *, sigma_bins: float = TARGET_SIGMA_BINS) -> np.ndarray:
     """Training target: a Gaussian bump (peak 1) around each voiced frame's F0.
 

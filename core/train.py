@@ -30,7 +30,7 @@ from .errors import IsoldeError
 from .fileio import write_text_atomic
 from .metrics import interpolate_f0, melody_metrics, snr_sdr
 from .models import JointModel, ModelConfig
-from .models.store import save_model
+from .models.store import load_model, save_model
 from .progress import Job, Progress, run_with_bar
 from .progress import run as run_job
 from .separate import analyse_iter, pick_device
@@ -53,6 +53,9 @@ class TrainConfig:
     learning_rate: float = 1e-3
     final_learning_rate: float = 1e-4
     f0_weight: float = 1.0
+    voicing_weight: float = 0.0
+    known_f0_share: float = 0.0
+    init_from: str = ""
     remix_probability: float = 0.5
     silence_probability: float = 0.05
     validate_every: int = 500
@@ -164,21 +167,47 @@ def f0_targets(f0_hz: torch.Tensor) -> torch.Tensor:
 
 
 def losses(model: JointModel, mixture: torch.Tensor, vocals: torch.Tensor,
-           f0_hz: torch.Tensor, f0_weight: float) -> dict[str, torch.Tensor]:
+           f0_hz: torch.Tensor, f0_weight: float, voicing_weight: float = 0.0,
+           known_f0: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """Separation loss: L1 between masked mixture and vocal magnitudes, both divided by the
-    mixture's mean magnitude; F0 loss: binary cross-entropy against the blurred target."""
+    mixture's mean magnitude; F0 loss: binary cross-entropy against the blurred target.
+
+    Voicing loss (``voicing_weight``): each frame's *peak* saliency decides, against
+    ``pitch.VOICING_THRESHOLD``, whether the frame is voiced, yet the per-bin F0 loss barely
+    notices one stray peak in an unvoiced frame (one bin in 256). This term is a logistic loss on
+    that decision itself: the peak's logit is measured from the threshold's logit, so the
+    boundary it learns is the one the trajectory uses.
+
+    known_f0 : bool (batch,) or None. For those crops the separation net hears the reference
+    F0's target instead of the F0 net's estimate (``f0_to_svs``): what it hears where a user
+    corrected the F0, so that it learns to rely on a melody it is told.
+    """
     mix_mag = spectral.model_magnitude(mixture)
     voc_mag = spectral.model_magnitude(vocals)
-    output = model(mix_mag)
+    target = None
+    if known_f0 is not None and bool(known_f0.any()):
+        target = f0_targets(f0_hz).to(mix_mag.device)
+        output = model(mix_mag, target, known_f0.to(mix_mag.device)[:, None, None])
+    else:
+        output = model(mix_mag)
     scale = mix_mag.mean(dim=(1, 2), keepdim=True).clamp_min(1e-4)
     svs = F.l1_loss(output.vocal_mask * mix_mag / scale, voc_mag / scale)
     result = {"svs": svs}
     total = svs
     if output.f0_saliency is not None:
-        target = f0_targets(f0_hz).to(output.f0_saliency.device)
-        f0 = F.binary_cross_entropy(output.f0_saliency.clamp(1e-6, 1 - 1e-6), target)
+        if target is None:
+            target = f0_targets(f0_hz).to(output.f0_saliency.device)
+        saliency = output.f0_saliency.clamp(1e-6, 1 - 1e-6)
+        f0 = F.binary_cross_entropy(saliency, target)
         result["f0"] = f0
         total = total + f0_weight * f0
+        if voicing_weight > 0:
+            voiced = (target.amax(dim=1) > 0.5).float()
+            margin = torch.logit(saliency.amax(dim=1)) - math.log(
+                pitch.VOICING_THRESHOLD / (1 - pitch.VOICING_THRESHOLD))
+            voicing = F.binary_cross_entropy_with_logits(margin, voiced)
+            result["voicing"] = voicing
+            total = total + voicing_weight * voicing
     result["total"] = total
     return result
 
@@ -196,7 +225,7 @@ def evaluate_track(model: JointModel, track, device) -> dict[str, float]:
     scores = {"sdr": snr_sdr(pooled.vocals, est)}
     if analysis.f0_saliency is not None:
         scores.update(melody_metrics(track.f0_times, track.f0_hz, analysis.frame_times,
-                                     analysis.f0_hz()))
+                                     pitch.f0_with_pitch_guesses(analysis.f0_saliency)))
     return scores
 
 
@@ -270,6 +299,8 @@ def train_iter(config: TrainConfig) -> Job[Path]:
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
         step, best = int(state["step"]), float(state["best"])
+    elif config.init_from:
+        model.load_state_dict(_initial_weights(config.init_from, config.model_config()))
     trainable = model
     if distributed:
         trainable = torch.nn.parallel.DistributedDataParallel(
@@ -290,7 +321,11 @@ def train_iter(config: TrainConfig) -> Job[Path]:
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, step)
         mixture, vocals, f0 = sampler.batch()
-        parts = losses(trainable, mixture.to(device), vocals.to(device), f0, config.f0_weight)
+        known_f0 = None
+        if config.known_f0_share > 0 and config.architecture == "f0_to_svs":
+            known_f0 = torch.rand(len(f0), generator=generator) < config.known_f0_share
+        parts = losses(trainable, mixture.to(device), vocals.to(device), f0, config.f0_weight,
+                       config.voicing_weight, known_f0)
         optimizer.zero_grad(set_to_none=True)
         parts["total"].backward()
         optimizer.step()
@@ -323,6 +358,21 @@ def train_iter(config: TrainConfig) -> Job[Path]:
     if rank == 0:
         save_checkpoint()
     return out
+
+
+def _initial_weights(path: str, model_config: ModelConfig) -> dict:
+    """Weights to start a new run from: another run's ``checkpoint.pt`` or a model file."""
+    source = Path(path)
+    try:
+        if source.suffix == ".pt":
+            return torch.load(source, map_location="cpu", weights_only=True)["model"]
+        model = load_model(source)
+    except (OSError, KeyError, TypeError, RuntimeError, ValueError) as exc:
+        raise IsoldeError(f"Cannot start training from {path}: {exc}") from exc
+    if model.config != model_config:
+        raise IsoldeError(f"Cannot start training from {path}: its network differs from this "
+                          "run's configuration")
+    return model.state_dict()
 
 
 def _append_log(path: Path, row: dict) -> None:

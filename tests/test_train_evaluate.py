@@ -63,3 +63,92 @@ def test_evaluate_prints_table_and_csv(tmp_path, capsys):
         rows = list(csv.DictReader(handle))
     assert rows[-1]["clip"] == "median" and len(rows) == 2
     assert np.isfinite(float(rows[0]["sdr"]))
+
+
+def test_voicing_loss_trains_the_decision_at_the_product_threshold():
+    from core import pitch
+    from core.train import losses
+    from tests.conftest import tiny_model
+
+    model = tiny_model()
+    torch.manual_seed(0)
+    mixture = torch.randn(1, 63 * 256) * 0.1  # 64 frames
+    unvoiced = torch.zeros(1, 64)
+    plain = losses(model, mixture, mixture * 0.5, unvoiced, 1.0)
+    assert "voicing" not in plain
+    parts = losses(model, mixture, mixture * 0.5, unvoiced, 1.0, voicing_weight=2.0)
+    assert torch.isclose(parts["total"], plain["total"] + 2.0 * parts["voicing"])
+    # An untrained net peaks near 0.5 everywhere, far above the 0.1 threshold: unvoiced frames
+    # then cost more than log(1 + (0.5/0.5)/(0.1/0.9)) ~ 2.3, and a gradient step lowers it.
+    assert float(parts["voicing"].detach()) > 2.0
+    assert pitch.VOICING_THRESHOLD == pytest.approx(0.1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    first = float(parts["voicing"].detach())
+    for _ in range(3):
+        parts = losses(model, mixture, mixture * 0.5, unvoiced, 0.0, voicing_weight=1.0)
+        optimizer.zero_grad()
+        parts["voicing"].backward()
+        optimizer.step()
+    assert float(losses(model, mixture, mixture * 0.5, unvoiced, 0.0,
+                        voicing_weight=1.0)["voicing"]) < first
+
+
+def test_train_can_start_from_another_run(tmp_path):
+    from core.errors import IsoldeError
+
+    root = write_fake_mir1k(tmp_path / "mir1k")
+    first = tmp_path / "first"
+    argv = ["train", "--source", f"mir1k:{root}", *TINY_FLAGS]
+    assert main([*argv, "--out", str(first), "--steps", "2"]) == 0
+    start = torch.load(first / "checkpoint.pt", weights_only=True)["model"]
+    second = tmp_path / "second"
+    assert main([*argv, "--out", str(second), "--steps", "1", "--learning-rate", "0",
+                 "--final-learning-rate", "0", "--init-from",
+                 str(first / "checkpoint.pt")]) == 0
+    state = torch.load(second / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 1
+    # Learning rate 0: the weights are exactly the ones it started from.
+    assert all(torch.equal(state["model"][k], v) for k, v in start.items()
+               if v.is_floating_point() and "running" not in k and "num_batches" not in k)
+    with pytest.raises(IsoldeError, match="differs"):
+        from core.train import TrainConfig, train_iter
+        from core.progress import run
+        run(train_iter(TrainConfig(sources=[f"mir1k:{root}"], out=str(tmp_path / "third"),
+                                   svs_channels=8, svs_max_channels=16, f0_channels=4,
+                                   f0_max_channels=8, steps=1, batch_size=2, crop_frames=64,
+                                   device="cpu", init_from=str(first / "best.safetensors"))))
+
+
+def test_pitch_guesses_follow_the_mirex_convention():
+    from core import pitch
+
+    saliency = np.zeros((pitch.N_F0_BINS, 3), dtype=np.float32)
+    saliency[100, 0] = 0.9   # voiced
+    saliency[120, 1] = 0.05  # below the threshold: unvoiced, with a guess
+    shown = pitch.saliency_to_f0(saliency)
+    guesses = pitch.f0_with_pitch_guesses(saliency)
+    assert guesses[0] == pytest.approx(shown[0]) and shown[1] == 0
+    assert guesses[1] == pytest.approx(-pitch.f0_bin_to_hz(120))
+    assert guesses[2] < 0
+
+
+def test_known_f0_crops_let_the_separation_net_hear_the_reference():
+    from core import spectral
+    from core.train import f0_targets, losses
+    from tests.conftest import tiny_model
+
+    model = tiny_model().eval()
+    torch.manual_seed(1)
+    mixture = torch.randn(2, 63 * 256) * 0.1
+    f0 = torch.full((2, 64), 220.0)
+    magnitude = spectral.model_magnitude(mixture)
+    told = model.estimate_mask(magnitude, f0_targets(f0))
+    own = model(magnitude).vocal_mask
+    known = torch.tensor([True, False])
+    output = model(magnitude, f0_targets(f0), known[:, None, None])
+    assert torch.allclose(output.vocal_mask[0], told[0]) and torch.allclose(output.vocal_mask[1], own[1])
+    assert not torch.allclose(told[0], own[0])
+    with torch.no_grad():
+        a = losses(model, mixture, mixture * 0.5, f0, 1.0, known_f0=known)
+        b = losses(model, mixture, mixture * 0.5, f0, 1.0)
+    assert torch.isclose(a["f0"], b["f0"]) and not torch.isclose(a["svs"], b["svs"])

@@ -106,21 +106,11 @@ class JointModel(nn.Module):
             x = torch.cat([x, self.comb(f0_saliency)[:, None]], dim=1)
         return self.svs_net(x)[:, 0]
 
-    def forward(self, magnitude: torch.Tensor, known_saliency: torch.Tensor | None = None,
-                known: torch.Tensor | None = None) -> ModelOutput:
-        """Both outputs for a batch of magnitudes (batch, N_BINS, n_frames).
-
-        known_saliency, known : for ``f0_to_svs`` only (training): where ``known`` (bool,
-        broadcastable to the saliency) is set, the separation net hears ``known_saliency``
-        instead of the F0 net's estimate, as it does where a user corrected the F0.
-        """
+    def forward(self, magnitude: torch.Tensor) -> ModelOutput:
         arch = self.config.architecture
         if arch == "f0_to_svs":
             saliency = self.estimate_f0(magnitude)
-            heard = saliency
-            if known_saliency is not None and known is not None:
-                heard = torch.where(known, known_saliency, saliency)
-            return ModelOutput(self.estimate_mask(magnitude, heard), saliency)
+            return ModelOutput(self.estimate_mask(magnitude, saliency), saliency)
         mask = self.estimate_mask(magnitude)
         if arch == "svs_to_f0":
             return ModelOutput(mask, self.estimate_f0(mask * magnitude))

@@ -55,6 +55,20 @@ fine-tuning, the uncorrected rest gained about 1 dB vocal SDR (mean 6.65 -> 7.72
 points of raw pitch accuracy (68.7 -> 72.9 %). A smaller ``keep_weight`` (0.3) raised the pitch accuracy a little more but
 cost 0.4 dB; 24 steps gave nothing over 12, 8 steps or 2 crops a step about 0.2 dB less.
 
+Tried and not kept (reference F0 as corrections, plain SDR, medians; "dev" = 10 MIR-1K
+validation clips outside the ``isolde simulate --limit 30`` set, "train" = 20 clips of the
+training singers; the shipped model or its voicing-stage variant, see the model card). With 100 %
+of the F0 corrected, fine-tuning the F0 net cannot change what the separation net hears, so the
+gain over no correction (about +1 dB) comes from imposing the corrections, and nothing on top of
+it helped: a training pair made of the base model's vocal estimate remixed with the
+accompaniment heard alone in deleted spans (dev, -1.1 dB); a Wiener-style cue from that
+accompaniment's local median spectrum (train, +0.05 to -0.6 dB); raising the mask on the drawn
+F0's harmonics (train, 0 to -1 dB); the deleted-span term with the mask held near the base on
+drawn frames (dev, +0.1 dB, within noise); other floors, bands and widths for
+:func:`core.corrections.mask_weights` (train, within 0.1 dB of the BSS Eval figure); training
+the separation net to hear the reference F0 on half its crops (dev, -0.2 dB). With the true F0
+imposed the shipped network is already within about 1.5 dB of the ideal ratio mask.
+
 Saving the result with a project: the editor should write the adapted network with
 ``core.models.store.save_model(model, path, half=False)`` and read it back with
 ``core.models.store.load_model(path)`` (safetensors + JSON card, hash-checked, never unpickled).

@@ -194,6 +194,18 @@ def test_other_architectures_adapt(song, architecture):
     assert _same_state(before, _state(base)) and not _same_state(before, _state(adapted))
 
 
+def test_without_separation_losses_only_the_f0_side_learns(song):
+    mono, f0, times = song
+    base = tiny_model()
+    svs = lambda m: {k: v for k, v in _state(m).items() if k.startswith(("svs_net.", "svs_input."))}  # noqa: E731
+    f0_only = run(adapt_iter(base, mono, _corrections(f0, times),
+                             config=AdaptConfig(steps=3, learning_rate=1e-3)))
+    assert _same_state(svs(base), svs(f0_only)) and not _same_state(_state(base), _state(f0_only))
+    both = run(adapt_iter(base, mono, _corrections(f0, times),
+                          config=AdaptConfig(steps=3, learning_rate=1e-3, deleted_weight=1.0)))
+    assert not _same_state(svs(base), svs(both))
+
+
 def test_short_song_is_padded_to_one_crop():
     mixture, _, f0 = synth_song(seconds=0.7, sample_rate=16000, channels=1)
     times = np.arange(len(f0)) * 0.01

@@ -610,6 +610,20 @@ def _voice_envelope(freqs: np.ndarray, formants: np.ndarray, singer: _Singer) ->
     return env
 
 
+def _oscillator(rng: np.random.Generator, f0_ctrl: np.ndarray, amp_ctrl: np.ndarray, n: int,
+                sample_rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Control-rate F0 (Hz) and amplitude -> audio-rate F0 (n,), amplitude (n,) and the
+    oscillator's phase (n,) from a random start: the running sum of that same F0, so the F0 a
+    track reports is exactly the one heard. The phase is float32 once wrapped: a 240th harmonic
+    is still exact to 1e-4 rad, and twice as fast."""
+    t_audio = np.arange(n) / sample_rate
+    t_ctrl = np.arange(len(f0_ctrl)) / CTRL_RATE
+    f0 = np.interp(t_audio, t_ctrl, f0_ctrl)
+    amp = np.interp(t_audio, t_ctrl, amp_ctrl)
+    phase = 2.0 * np.pi * np.cumsum(f0) / sample_rate + rng.uniform(0.0, 2.0 * np.pi)
+    return f0, amp, np.mod(phase, 2.0 * np.pi).astype(np.float32)
+
+
 def _render_voice(rng: np.random.Generator, song: Song, singer: _Singer, seconds: float,
                   sample_rate: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
     """-> (vocals (n,), f0 at control rate (n_ctrl,), voiced mask at control rate, phrases)."""
@@ -620,13 +634,7 @@ def _render_voice(rng: np.random.Generator, song: Song, singer: _Singer, seconds
     f0_ctrl = np.clip(midi_to_hz(cents / 100.0), *VOICE_F0_RANGE)
     voiced_ctrl = amp >= VOICED_THRESHOLD
 
-    t_audio = np.arange(n) / sample_rate
-    t_ctrl = np.arange(n_ctrl) / R
-    f0 = np.interp(t_audio, t_ctrl, f0_ctrl)
-    amp_a = np.interp(t_audio, t_ctrl, amp)
-    phase = 2.0 * np.pi * np.cumsum(f0) / sample_rate + rng.uniform(0.0, 2.0 * np.pi)
-    # float32 once the phase is wrapped: a 240th harmonic is still exact to 1e-4 rad, twice as fast
-    phase32 = np.mod(phase, 2.0 * np.pi).astype(np.float32)
+    f0, amp_a, phase32 = _oscillator(rng, f0_ctrl, amp, n, sample_rate)
     harmonic = harmonics(phase32, f0, -f0 / singer.f_roll, sample_rate) * amp_a
     # Aspiration noise with a harmonics-to-noise density ratio of hnr_db.
     h = 10.0 ** (singer.hnr_db / 10.0)
@@ -1052,12 +1060,7 @@ def _render_lead(rng: np.random.Generator, notes, instrument: str, n: int,
     vib_phase = 2 * np.pi * style.vib_rate * np.arange(n_ctrl) / R + rng.uniform(0, 2 * np.pi)
     vib = vib_depth * np.sin(vib_phase)
     f0_ctrl = midi_to_hz((cents + vib) / 100.0)
-    t_audio = np.arange(n) / sample_rate
-    t_ctrl = np.arange(n_ctrl) / R
-    f0 = np.interp(t_audio, t_ctrl, f0_ctrl)
-    amp_a = np.interp(t_audio, t_ctrl, amp)
-    phase = 2.0 * np.pi * np.cumsum(f0) / sample_rate + rng.uniform(0, 2 * np.pi)
-    phase = np.mod(phase, 2.0 * np.pi).astype(np.float32)
+    f0, amp_a, phase = _oscillator(rng, f0_ctrl, amp, n, sample_rate)
     wave = harmonics(phase, f0, -f0 / style.bright, sample_rate, odd=style.odd)
     out = wave * amp_a
     if style.breath > 0:

@@ -105,7 +105,9 @@ def analyse_iter(model, magnitude: torch.Tensor, *, device: torch.device | str =
     corrections : optional :class:`~core.corrections.Corrections`; each chunk's saliency gets the
         user's corrected F0 imposed before the separation net sees it
         (``corrections.saliency_override``), and its vocal mask is refined by them
-        (``corrections.refine_mask``: zero where the voice was deleted).
+        (``corrections.refine_mask``: zero where the voice was deleted); finally the whole
+        mask is combined with the accompaniment heard alone in the deleted spans
+        (``corrections.refine_with_exemplars``, :mod:`core.exemplars`).
     Yields Progress("separating", fraction); returns a :class:`ModelAnalysis`.
     """
     device = torch.device(device)
@@ -142,7 +144,11 @@ def analyse_iter(model, magnitude: torch.Tensor, *, device: torch.device | str =
             if saliency is not None:
                 saliency[:, start:stop] = out_sal[0, :, keep].float().cpu().numpy()
             yield Progress("separating", (n + 1) / len(starts))
-    return ModelAnalysis(mask, saliency)
+    analysis = ModelAnalysis(mask, saliency)
+    if corrections is not None:
+        analysis.vocal_mask = corrections.refine_with_exemplars(
+            mask, magnitude.float().cpu().numpy(), analysis.f0_hz())
+    return analysis
 
 
 def native_grid(sample_rate: int) -> tuple[int, int]:

@@ -60,8 +60,8 @@ def _frames(corrections, n_frames):
 
 
 class _SaliencyOnly:
-    """The corrections as the separation net sees them, without the mask refinement that would
-    zero the deleted span whatever the network learnt."""
+    """The corrections as the separation net sees them, without the mask refinements that would
+    zero the deleted span (or blend in the accompaniment heard there) whatever the network learnt."""
 
     def __init__(self, corrections):
         self.corrections = corrections
@@ -70,6 +70,9 @@ class _SaliencyOnly:
         return self.corrections.saliency_override(start, stop, saliency)
 
     def refine_mask(self, start, stop, mask):
+        return mask
+
+    def refine_with_exemplars(self, mask, magnitude, estimated_f0):
         return mask
 
 

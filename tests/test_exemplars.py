@@ -1,0 +1,96 @@
+"""The accompaniment heard alone in deleted spans as a second opinion on the vocal mask."""
+import numpy as np
+import torch
+
+from core import spectral
+from core.corrections import Corrections
+from core.exemplars import MIN_EXEMPLAR_FRAMES, combine_with_exemplars, exemplar_vocal_mask
+
+RATE = spectral.MODEL_SAMPLE_RATE
+
+
+def _song(seconds=8.0, voice_from=4.0, seed=0):
+    """A repeating two-chord accompaniment (harmonic tones + noise) and a voice in the second half.
+
+    Returns (accompaniment, voice, f0 per model frame in Hz).
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * RATE)) / RATE
+    chord_a, chord_b = (196.0, 247.0, 294.0), (220.0, 277.0, 330.0)
+    bar = 1.0
+    which = (np.floor(t / (bar / 2)) % 2).astype(bool)
+    acc = np.zeros_like(t)
+    for fa, fb in zip(chord_a, chord_b):
+        for h in range(1, 6):
+            acc += np.where(which, np.sin(2 * np.pi * h * fb * t), np.sin(2 * np.pi * h * fa * t)) / h
+    acc = 0.05 * acc + 0.01 * rng.standard_normal(len(t))
+    vibrato = 1 + 0.01 * np.sin(2 * np.pi * 5.5 * t)
+    f0 = np.where(t < 6.0, 330.0, 392.0) * vibrato
+    phase = 2 * np.pi * np.cumsum(f0) / RATE
+    voice = sum(np.sin(k * phase) / k for k in range(1, 12))
+    voice = 0.1 * voice * (t >= voice_from)
+    frames = spectral.frame_times(spectral.n_frames_for(len(t)))
+    f0_frames = np.interp(frames, t, np.where(t >= voice_from, f0, 0.0))
+    f0_frames[frames < voice_from + 0.02] = 0.0
+    return acc.astype(np.float32), voice.astype(np.float32), f0_frames
+
+
+def _separate(mixture, mask):
+    spec = spectral.stft(torch.from_numpy(mixture))
+    full = np.concatenate([mask, mask[-1:]], axis=0)
+    return spectral.istft(spec * torch.from_numpy(full.astype(np.float32)), length=len(mixture)).numpy()
+
+
+def _sdr(reference, estimate):
+    return 10 * np.log10(np.sum(reference ** 2) / np.sum((reference - estimate) ** 2))
+
+
+def test_deleted_accompaniment_cleans_a_poor_mask():
+    acc, voice, f0 = _song()
+    mixture = acc + voice
+    magnitude = spectral.model_magnitude(mixture).numpy()
+    frames = spectral.frame_times(magnitude.shape[1])
+    deleted = frames < 3.9
+    poor = np.full(magnitude.shape, 0.5, dtype=np.float32)  # a mask that knows nothing
+    second = exemplar_vocal_mask(magnitude, f0, deleted)
+    assert second.shape == magnitude.shape
+    voiced = f0 > 0
+    assert np.isnan(second[:, ~voiced]).all() and not np.isnan(second[:, voiced]).any()
+    combined = combine_with_exemplars(poor, magnitude, f0, deleted)
+    assert np.array_equal(combined[:, ~voiced], poor[:, ~voiced])
+    # Measured on the voiced part: the accompaniment heard alone earlier tells the voice apart.
+    part = slice(int(4.2 * RATE), len(mixture))
+    before = _sdr(voice[part], _separate(mixture, poor)[part])
+    after = _sdr(voice[part], _separate(mixture, combined)[part])
+    assert after > before + 3.0, (before, after)
+
+
+def test_too_little_deleted_sound_changes_nothing():
+    acc, voice, f0 = _song()
+    magnitude = spectral.model_magnitude(acc + voice).numpy()
+    mask = np.full(magnitude.shape, 0.7, dtype=np.float32)
+    few = np.zeros(magnitude.shape[1], dtype=bool)
+    few[:MIN_EXEMPLAR_FRAMES - 1] = True
+    assert exemplar_vocal_mask(magnitude, f0, few) is None
+    assert combine_with_exemplars(mask, magnitude, f0, few) is mask
+    # Deleted frames of digital silence are no evidence of the accompaniment either.
+    silent = np.concatenate([np.zeros(RATE, np.float32), acc + voice])
+    magnitude = spectral.model_magnitude(silent).numpy()
+    deleted = spectral.frame_times(magnitude.shape[1]) < 0.9
+    f0_shifted = np.concatenate([np.zeros(magnitude.shape[1] - len(f0)), f0])
+    assert exemplar_vocal_mask(magnitude, f0_shifted, deleted) is None
+
+
+def test_corrections_use_only_deleted_spans_and_the_shown_f0():
+    acc, voice, f0 = _song()
+    magnitude = spectral.model_magnitude(acc + voice).numpy()
+    mask = np.full(magnitude.shape, 0.5, dtype=np.float32)
+    frames = spectral.frame_times(magnitude.shape[1])
+    drawn_only = Corrections(np.array([5.0, 5.02]), np.array([330.0, 330.0]))
+    assert drawn_only.refine_with_exemplars(mask, magnitude, f0) is mask
+    deleting = Corrections(np.arange(0.0, 3.9, 0.01), np.zeros(len(np.arange(0.0, 3.9, 0.01))))
+    refined = deleting.refine_with_exemplars(mask, magnitude, f0)
+    voiced = f0 > 0
+    assert not np.allclose(refined[:, voiced], 0.5)
+    assert np.array_equal(refined[:, ~voiced], mask[:, ~voiced])
+    assert frames[voiced].min() >= 4.0

@@ -61,15 +61,20 @@ Tried and not kept (reference F0 as corrections, plain SDR, medians; "dev" = 10 
 validation clips outside the ``isolde simulate --limit 30`` set, "train" = 20 clips of the
 training singers; the shipped model or its voicing-stage variant, see the model card). With 100 %
 of the F0 corrected, fine-tuning the F0 net cannot change what the separation net hears, so the
-gain over no correction (about +1 dB) comes from imposing the corrections, and nothing on top of
-it helped: a training pair made of the base model's vocal estimate remixed with the
+gain over no correction comes from imposing the corrections, and nothing that trained the
+network on top of it helped (what did help was not training: the accompaniment heard alone in
+deleted spans, matched to voiced frames by :mod:`core.exemplars` at separation time): a training pair made of the base model's vocal estimate remixed with the
 accompaniment heard alone in deleted spans (dev, -1.1 dB); a Wiener-style cue from that
 accompaniment's local median spectrum (train, +0.05 to -0.6 dB); raising the mask on the drawn
 F0's harmonics (train, 0 to -1 dB); the deleted-span term with the mask held near the base on
 drawn frames (dev, +0.1 dB, within noise); other floors, bands and widths for
 :func:`core.corrections.mask_weights` (train, within 0.1 dB of the BSS Eval figure); training
-the separation net to hear the reference F0 on half its crops (dev, -0.2 dB). With the true F0
-imposed the shipped network is already within about 1.5 dB of the ideal ratio mask.
+the separation net to hear the reference F0 on half its crops (dev, -0.2 dB). Where the rest of the error sits (100 % corrected, 20 dev clips, BSS Eval
+v3, replacing the mask by the ideal ratio mask in one region at a time): on the voice's
+harmonics below 4 kHz +1.6 dB, between them +0.4 dB, above 4 kHz or on unvoiced frames +0.1 dB
+each; i.e. deciding, bin by bin, how much of a harmonic is voice and how much accompaniment,
+which the F0 alone cannot tell. Smoothing each harmonic's vocal amplitude along time (a median
+over 5 or 9 frames) lost 0 to 0.5 dB.
 
 Saving the result with a project: the editor should write the adapted network with
 ``core.models.store.save_model(model, path, half=False)`` and read it back with

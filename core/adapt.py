@@ -74,7 +74,8 @@ v3, replacing the mask by the ideal ratio mask in one region at a time): on the 
 harmonics below 4 kHz +1.6 dB, between them +0.4 dB, above 4 kHz or on unvoiced frames +0.1 dB
 each; i.e. deciding, bin by bin, how much of a harmonic is voice and how much accompaniment,
 which the F0 alone cannot tell. Smoothing each harmonic's vocal amplitude along time (a median
-over 5 or 9 frames) lost 0 to 0.5 dB.
+over 5 or 9 frames) lost 0 to 0.5 dB; sharpening the mask towards a power ratio
+(``m^p / (m^p + (1 - m)^p)``, p = 1.5 or 2) lost 0 to 0.2 dB.
 
 Saving the result with a project: the editor should write the adapted network with
 ``core.models.store.save_model(model, path, half=False)`` and read it back with

@@ -74,3 +74,14 @@ def click(qtbot, view, point, *, button=Qt.MouseButton.LeftButton) -> None:
 
 def line(t0: float, t1: float, midi0: float, midi1: float, n: int = 8) -> list[tuple[float, float]]:
     return list(zip(np.linspace(t0, t1, n), np.linspace(midi0, midi1, n)))
+
+
+def open_and_correct(qtbot, window, path, drawn: tuple[float, float, float, float],
+                     deleted: tuple[float, float]):
+    """Open and analyse ``path``, draw the F0 along ``drawn`` = (t0, t1, midi0, midi1) and delete
+    it over ``deleted`` = (t0, t1), both with the mouse; returns the window."""
+    open_and_analyse(qtbot, window, path)
+    window.f0_view.box.setYRange(48, 72, padding=0)
+    drag(qtbot, window.f0_view, line(*drawn))
+    drag(qtbot, window.f0_view, line(*deleted, 60.0, 60.0), button=Qt.MouseButton.RightButton)
+    return window

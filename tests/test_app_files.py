@@ -8,21 +8,17 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from PySide6.QtCore import Qt
 
 from app import file_commands, messages
-from tests.app_helpers import drag, line, open_and_analyse, wait_job, write_song
+from tests.app_helpers import drag, line, open_and_analyse, open_and_correct, wait_job, write_song
 
 pytest_plugins = ["tests.app_fixtures"]  # the window fixtures
 
 
 @pytest.fixture
 def edited(qtbot, window, tmp_path):
-    open_and_analyse(qtbot, window, write_song(tmp_path / "song.wav"))
-    window.f0_view.box.setYRange(48, 72, padding=0)
-    drag(qtbot, window.f0_view, line(0.5, 1.2, 59.0, 61.0))
-    drag(qtbot, window.f0_view, line(2.0, 2.4, 60.0, 60.0), button=Qt.MouseButton.RightButton)
-    return window
+    return open_and_correct(qtbot, window, write_song(tmp_path / "song.wav"),
+                            drawn=(0.5, 1.2, 59.0, 61.0), deleted=(2.0, 2.4))
 
 
 @pytest.mark.parametrize("fmt, subtype, expected", [("wav", "float32", "FLOAT"),

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from core.session import adapt_available
-from tests.app_helpers import drag, line, open_and_analyse, wait_job, write_song
+from tests.app_helpers import open_and_analyse, open_and_correct, wait_job, write_song
 
 pytest_plugins = ["tests.app_fixtures"]  # the window fixtures
 
@@ -17,10 +17,8 @@ needs_adapt = pytest.mark.skipif(not adapt_available(),
 @pytest.fixture
 def corrected(qtbot, window, tmp_path):
     """An analysed 3 s song with one drawn and one deleted stretch."""
-    open_and_analyse(qtbot, window, write_song(tmp_path / "song.wav"))
-    window.f0_view.box.setYRange(48, 72, padding=0)
-    drag(qtbot, window.f0_view, line(0.1, 0.4, 57.0, 57.0))
-    drag(qtbot, window.f0_view, line(0.5, 0.95, 60.0, 60.0), button=Qt.MouseButton.RightButton)
+    open_and_correct(qtbot, window, write_song(tmp_path / "song.wav"),
+                     drawn=(0.1, 0.4, 57.0, 57.0), deleted=(0.5, 0.95))
     assert len(window.session.corrections) > 40
     return window
 

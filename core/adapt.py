@@ -207,6 +207,8 @@ class _Song:
     def __init__(self, mono16: np.ndarray, corrections: Corrections, crop: int,
                  device: torch.device):
         self.magnitude = spectral.model_magnitude(np.asarray(mono16, dtype=np.float32))
+        # The level the networks hear the whole song at, as in separate.analyse_iter.
+        self.magnitude *= spectral.level_gain(self.magnitude)
         self.n_frames = int(self.magnitude.shape[-1])
         self.corrected, self.f0 = corrections.to_frames(spectral.frame_times(self.n_frames))
         self.crop = crop

@@ -108,10 +108,13 @@ def analyse_iter(model, magnitude: torch.Tensor, *, device: torch.device | str =
         (``corrections.refine_mask``: zero where the voice was deleted); finally the whole
         mask is combined with the accompaniment heard alone in the deleted spans
         (``corrections.refine_with_exemplars``, :mod:`core.exemplars`).
+    The networks hear the song at :data:`core.spectral.REFERENCE_LEVEL_DBFS` (one gain for the
+    whole song, :func:`core.spectral.level_gain`), so a quiet master and a loud one separate alike.
     Yields Progress("separating", fraction); returns a :class:`ModelAnalysis`.
     """
     device = torch.device(device)
     n_frames = int(magnitude.shape[-1])
+    gain = spectral.level_gain(magnitude)
     multiple = model.frame_multiple
     window = chunk_frames + 2 * context_frames
     window = int(math.ceil(window / multiple) * multiple)
@@ -125,7 +128,7 @@ def analyse_iter(model, magnitude: torch.Tensor, *, device: torch.device | str =
             lo = start - context_frames
             piece = torch.zeros((1, spectral.N_BINS, window), dtype=torch.float32)
             src_lo, src_hi = max(lo, 0), min(lo + window, n_frames)
-            piece[0, :, src_lo - lo:src_hi - lo] = magnitude[:, src_lo:src_hi].float().cpu()
+            piece[0, :, src_lo - lo:src_hi - lo] = magnitude[:, src_lo:src_hi].float().cpu() * gain
             piece = piece.to(device)
             if model.has_f0 and model.config.architecture == "f0_to_svs":
                 sal = model.estimate_f0(piece)

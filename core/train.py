@@ -57,6 +57,14 @@ class TrainConfig:
     init_from: str = ""
     remix_probability: float = 0.5
     silence_probability: float = 0.05
+    vocal_gain_min_db: float = -6.0
+    vocal_gain_max_db: float = 6.0
+    normalize_level: bool = True
+    level_jitter_db: float = 6.0
+    vocal_chain_probability: float = 0.0
+    accompaniment_bus_probability: float = 0.0
+    pitch_shift_probability: float = 0.0
+    max_pitch_shift: float = 3.0
     validate_every: int = 500
     checkpoint_every: int = 200
     validation_clips: int = 24
@@ -72,7 +80,10 @@ class TrainConfig:
 # ----------------------------------------------------------------------------------------- data
 
 def open_source(spec: str):
-    """``KIND:ARG`` -> (train Dataset, validation Dataset or None)."""
+    """``KIND:ARG`` -> (train Dataset or None, validation Dataset or None).
+
+    ``produced:PATH`` (:mod:`core.data.produced`) is a validation set only: its train part is None.
+    """
     kind, _, arg = spec.partition(":")
     kind = kind.lower()
     if kind == "mir1k":
@@ -87,8 +98,11 @@ def open_source(spec: str):
     if kind == "synthetic":
         from .data.synthetic import SyntheticDataset
         return SyntheticDataset(int(arg or 200), seed=1), None
-    raise IsoldeError(f"Unknown data source {spec!r}: use mir1k:PATH, musdb:PATH, medleydb:PATH "
-                      "or synthetic:N")
+    if kind in ("produced", "pro"):
+        from .data.produced import ProducedExcerpts
+        return None, ProducedExcerpts(arg)
+    raise IsoldeError(f"Unknown data source {spec!r}: use mir1k:PATH, musdb:PATH, medleydb:PATH, "
+                      "produced:PATH (validation only) or synthetic:N")
 
 
 @dataclass
@@ -111,7 +125,15 @@ def pool_track(track) -> PooledTrack:
 
 
 class CropSampler:
-    """Random training crops from a pool of tracks, drawn with a torch.Generator (resumable)."""
+    """Random training crops from a pool of tracks, drawn with a torch.Generator (resumable).
+
+    Each crop: a voice (maybe transposed by resampling, its F0 scaled to match, and maybe sent
+    through a random vocal production chain whose reverb and delay tails belong to the voice, as
+    in MUSDB18's stems), over its own or another track's accompaniment (maybe through a random
+    bus chain), each at a random gain; then the mixture (and the voice with it) is brought to the
+    networks' reference level give or take ``level_jitter_db``, as separation does for a whole
+    song (:func:`core.spectral.level_gain`).
+    """
 
     def __init__(self, pool: list[PooledTrack], config: TrainConfig, generator: torch.Generator):
         self.pool = [t for t in pool if len(t.vocals) > config.crop_frames * spectral.HOP]
@@ -124,10 +146,51 @@ class CropSampler:
     def _uniform(self) -> float:
         return float(torch.rand((), generator=self.generator))
 
+    def _numpy_rng(self) -> np.random.Generator:
+        return np.random.default_rng(int(torch.randint(0, 2 ** 31 - 1, (),
+                                                       generator=self.generator)))
+
     def _crop(self, track: PooledTrack) -> tuple[int, int]:
         frames = (len(track.vocals) - self.n_samples) // spectral.HOP
         k = int(torch.randint(0, max(frames, 1), (), generator=self.generator))
         return k, k * spectral.HOP
+
+    def _voice(self, track: PooledTrack, k: int, start: int) -> tuple[np.ndarray, np.ndarray]:
+        """The crop's voice (n_samples,) and F0 per frame (crop_frames,), augmented."""
+        cfg = self.config
+        n, rate = self.n_samples, spectral.MODEL_SAMPLE_RATE
+        shift = cfg.pitch_shift_probability > 0 and self._uniform() < cfg.pitch_shift_probability
+        factor = 2.0 ** ((self._uniform() * 2 - 1) * cfg.max_pitch_shift / 12) if shift else 1.0
+        chain = cfg.vocal_chain_probability > 0 and self._uniform() < cfg.vocal_chain_probability
+        if factor == 1.0 and not chain:
+            return (track.vocals[start:start + n],
+                    track.f0_frames[k:k + cfg.crop_frames])
+        pre = min(start, rate) if chain else 0  # up to 1 s feeds the reverb and delay tails
+        stop = start + int(math.ceil(n * factor)) + 8
+        segment = np.zeros(pre + stop - start, dtype=np.float32)
+        available = track.vocals[start - pre:stop]
+        segment[:len(available)] = available
+        if factor != 1.0:
+            import soxr
+
+            # Read as if recorded at rate * factor: factor times higher and 1/factor as long.
+            segment = soxr.resample(segment, rate * factor, rate).astype(np.float32)
+            pre = int(round(pre / factor))
+        segment = segment[:pre + n]
+        if len(segment) < pre + n:
+            segment = np.pad(segment, (0, pre + n - len(segment)))
+        # Frame j of the transposed crop shows what the original had at frame k + j * factor.
+        source = np.round(k + np.arange(cfg.crop_frames) * factor).astype(np.int64)
+        inside = source < len(track.f0_frames)
+        f0 = np.where(inside, track.f0_frames[np.minimum(source, len(track.f0_frames) - 1)], 0.0)
+        f0 = f0 * factor
+        if chain:
+            from .data.production import vocal_chain
+
+            voice = vocal_chain(segment, rate, self._numpy_rng(), pre_roll=pre)
+        else:
+            voice = segment[pre:]
+        return voice, f0
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(mixture, vocals) samples (batch, n_samples) and F0 (batch, crop_frames) in Hz."""
@@ -136,22 +199,33 @@ class CropSampler:
         for _ in range(cfg.batch_size):
             track = self.pool[int(torch.randint(0, len(self.pool), (), generator=self.generator))]
             k, start = self._crop(track)
-            vocals = track.vocals[start:start + self.n_samples]
-            f0 = track.f0_frames[k:k + cfg.crop_frames]
+            vocals, f0 = self._voice(track, k, start)
             if self._uniform() < cfg.remix_probability:
                 other = self.pool[int(torch.randint(0, len(self.pool), (), generator=self.generator))]
                 _, other_start = self._crop(other)
                 accompaniment = other.accompaniment[other_start:other_start + self.n_samples]
             else:
                 accompaniment = track.accompaniment[start:start + self.n_samples]
-            vocal_gain = 10 ** ((self._uniform() * 12 - 6) / 20)
+            if (cfg.accompaniment_bus_probability > 0
+                    and self._uniform() < cfg.accompaniment_bus_probability):
+                from .data.production import accompaniment_bus
+
+                accompaniment = accompaniment_bus(accompaniment, spectral.MODEL_SAMPLE_RATE,
+                                                  self._numpy_rng())
+            vocal_gain = 10 ** ((cfg.vocal_gain_min_db + self._uniform()
+                                 * (cfg.vocal_gain_max_db - cfg.vocal_gain_min_db)) / 20)
             accompaniment_gain = 10 ** ((self._uniform() * 12 - 6) / 20)
             if self._uniform() < cfg.silence_probability:
                 vocal_gain, f0 = 0.0, np.zeros_like(f0)
             vocals = vocals * vocal_gain
             mixture = vocals + accompaniment * accompaniment_gain
-            peak = max(float(np.abs(mixture).max()), 1e-6)
-            scale = min(1.0, 0.99 / peak)
+            if cfg.normalize_level:
+                jitter = (self._uniform() * 2 - 1) * cfg.level_jitter_db
+                scale = spectral.level_gain(spectral.model_magnitude(mixture),
+                                            spectral.REFERENCE_LEVEL_DBFS + jitter)
+            else:
+                peak = max(float(np.abs(mixture).max()), 1e-6)
+                scale = min(1.0, 0.99 / peak)
             mixtures.append(mixture * scale)
             voices.append(vocals * scale)
             f0s.append(f0)
@@ -224,9 +298,29 @@ def evaluate_track(model: JointModel, track, device) -> dict[str, float]:
     return scores
 
 
-def validate(model: JointModel, tracks: list, device) -> dict[str, float]:
-    rows = [evaluate_track(model, t, device) for t in tracks]
-    return {f"val_{k}": float(np.median([r[k] for r in rows])) for k in rows[0]} if rows else {}
+def validate(model: JointModel, tracks_by_source: dict[str, list], device) -> dict[str, float]:
+    """Medians over each validation source (``val_<source>_<metric>``) and over all tracks
+    (``val_<metric>``)."""
+    scores: dict[str, float] = {}
+    every = []
+    for source, tracks in tracks_by_source.items():
+        rows = [evaluate_track(model, t, device) for t in tracks]
+        every += rows
+        if len(tracks_by_source) > 1 and rows:
+            scores.update({f"val_{source}_{k}": float(np.median([r[k] for r in rows]))
+                           for k in rows[0]})
+    if every:
+        scores.update({f"val_{k}": float(np.median([r[k] for r in every])) for k in every[0]})
+    return scores
+
+
+def selection_score(scores: dict[str, float], sources: list[str]) -> float:
+    """What picks ``best.safetensors``: vocal SDR + 10 x overall accuracy, averaged over the
+    validation sources so that the produced excerpts weigh as much as MIR-1K's many clips."""
+    if len(sources) <= 1:
+        return scores.get("val_sdr", -float("inf")) + 10 * scores.get("val_overall_accuracy", 0)
+    return float(np.mean([scores.get(f"val_{s}_sdr", -float("inf"))
+                          + 10 * scores.get(f"val_{s}_overall_accuracy", 0) for s in sources]))
 
 
 # ------------------------------------------------------------------------------------- training
@@ -268,9 +362,10 @@ def train_iter(config: TrainConfig) -> Job[Path]:
     train_sets, valid_sets = [], []
     for spec in config.sources:
         train_set, valid_set = open_source(spec)
-        train_sets.append(train_set)
+        if train_set is not None:
+            train_sets.append(train_set)
         if valid_set is not None:
-            valid_sets.append(valid_set)
+            valid_sets.append((spec.partition(":")[0].lower(), valid_set))
     pool = []
     total = sum(len(d) for d in train_sets)
     for d in train_sets:
@@ -278,9 +373,10 @@ def train_iter(config: TrainConfig) -> Job[Path]:
             pool.append(pool_track(d.load(i)))
             if len(pool) % 20 == 0:
                 yield Progress("loading data", 0.0, f"{len(pool)}/{total} tracks")
-    validation_tracks = []
-    for d in valid_sets:
-        validation_tracks += [d.load(i) for i in _pick_validation(d, config.validation_clips)]
+    validation_tracks: dict[str, list] = {}
+    for source, d in valid_sets:
+        validation_tracks.setdefault(source, []).extend(
+            d.load(i) for i in _pick_validation(d, config.validation_clips))
 
     torch.manual_seed(config.seed)
     model = JointModel(config.model_config()).to(device)
@@ -340,7 +436,8 @@ def train_iter(config: TrainConfig) -> Job[Path]:
             _plot(log_file, out / "curves.png")
             notes = {"step": step, "config": asdict(config), "validation": scores}
             save_model(model, out / "last.safetensors", notes=notes)
-            score = scores.get("val_sdr", -running["total"]) + 10 * scores.get("val_overall_accuracy", 0)
+            score = (selection_score(scores, list(validation_tracks)) if scores
+                     else -running["total"])
             if score > best:
                 best = score
                 save_model(model, out / "best.safetensors", notes=notes)
@@ -433,8 +530,19 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     for name, value in asdict(defaults).items():
         if name in ("sources", "out"):
             continue
-        parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=None,
-                            dest=name)
+        parser.add_argument("--" + name.replace("_", "-"),
+                            type=_parse_bool if isinstance(value, bool) else type(value),
+                            default=None, dest=name)
+
+
+def _parse_bool(text: str) -> bool:
+    """'true'/'1'/'yes'/'on' or 'false'/'0'/'no'/'off' (argparse's bool() calls any text true)."""
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

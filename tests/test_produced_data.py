@@ -1,0 +1,127 @@
+"""Produced excerpts as a dev set, the networks' reference level, and produced-sounding crops."""
+import numpy as np
+import pytest
+import torch
+
+from core import spectral
+from core.cli import main
+from core.data.produced import ProducedExcerpts
+from core.errors import IsoldeError
+from core.separate import analyse_iter
+from core.progress import run
+from core.train import CropSampler, PooledTrack, TrainConfig, open_source, selection_score
+from tests.conftest import tiny_model
+from tests.fake_datasets import write_fake_produced
+
+
+def test_produced_reader_gives_mono_tracks_and_reference_f0(tmp_path):
+    root = write_fake_produced(tmp_path / "pro")
+    data = ProducedExcerpts(root)
+    assert data.names == ["Artist_-_Song", "Other_-_Tune"]
+    track = data.load(1)
+    assert track.sample_rate == 44100 and track.vocals.ndim == 1
+    assert np.allclose(track.mixture, track.vocals + track.accompaniment, atol=1e-6)
+    voiced = track.f0_hz > 0
+    assert np.allclose(track.f0_hz[voiced], 200.0 * 2 ** (1 / 12), atol=1e-3)
+    assert 0.6 < voiced.mean() < 0.8
+    train, valid = open_source(f"produced:{root}")
+    assert train is None and len(valid) == 2
+
+
+def test_produced_folder_without_stems_is_one_clear_error(tmp_path):
+    root = write_fake_produced(tmp_path / "pro", names=("Only",))
+    (root / "Only" / "vocals.flac").unlink()
+    with pytest.raises(IsoldeError, match="mix, vocals and f0_ref.csv"):
+        ProducedExcerpts(root)
+    assert main(["evaluate", "--dataset", f"produced:{root}", "--device", "cpu",
+                 "--csv", str(tmp_path / "e.csv")]) == 2
+    assert not (tmp_path / "e.csv").exists()
+
+
+def test_evaluate_reads_produced_excerpts(tmp_path, capsys):
+    from core.models.store import save_model
+
+    root = write_fake_produced(tmp_path / "pro")
+    model_file = save_model(tiny_model(), tmp_path / "m.safetensors")
+    assert main(["evaluate", "--dataset", f"produced:{root}", "--model", str(model_file),
+                 "--csv", str(tmp_path / "e.csv"), "--device", "cpu"]) == 0
+    assert "Other_-_Tune" in capsys.readouterr().out
+
+
+def test_level_measure_is_calibrated_in_dbfs():
+    rng = np.random.default_rng(0)
+    noise = (0.1 * rng.standard_normal(16000 * 3)).astype(np.float32)
+    assert spectral.magnitude_level_db(spectral.model_magnitude(noise)) == pytest.approx(-20, abs=0.3)
+    # Silence around the sound does not make it quieter: the gate leaves it out.
+    padded = np.concatenate([np.zeros(16000 * 6, np.float32), noise])
+    assert spectral.magnitude_level_db(spectral.model_magnitude(padded)) == pytest.approx(-20, abs=0.5)
+    assert spectral.level_gain(spectral.model_magnitude(np.zeros(4000, np.float32))) == 1.0
+
+
+def test_separation_does_not_depend_on_the_song_level():
+    rng = np.random.default_rng(1)
+    t = np.arange(16000 * 2) / 16000
+    song = (0.2 * np.sin(2 * np.pi * 220 * t) + 0.05 * rng.standard_normal(len(t))).astype(np.float32)
+    model = tiny_model()
+    loud = run(analyse_iter(model, spectral.model_magnitude(song)))
+    quiet = run(analyse_iter(model, spectral.model_magnitude(song * 0.03)))  # -30 dB
+    assert np.abs(loud.vocal_mask - quiet.vocal_mask).max() < 1e-3
+    assert np.abs(loud.f0_saliency - quiet.f0_saliency).max() < 1e-3
+
+
+def _sine_pool(hz=220.0, seconds=6.0):
+    n = int(seconds * 16000)
+    t = np.arange(n) / 16000
+    voice = (0.1 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+    accompaniment = (0.02 * np.random.default_rng(0).standard_normal(n)).astype(np.float32)
+    return [PooledTrack("sine", voice, accompaniment, np.full(spectral.n_frames_for(n), hz))]
+
+
+def _peak_hz(x):
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    return np.argmax(spectrum) * 16000 / len(x)
+
+
+def test_transposed_crops_carry_a_matching_f0_label():
+    config = TrainConfig(batch_size=6, pitch_shift_probability=1.0, silence_probability=0.0,
+                         remix_probability=0.0, normalize_level=False)
+    sampler = CropSampler(_sine_pool(), config, torch.Generator().manual_seed(3))
+    _, vocals, f0 = sampler.batch()
+    labels = f0[:, 10].numpy()
+    assert np.ptp(labels) > 5  # the crops really were transposed, by different amounts
+    for voice, label in zip(vocals.numpy(), labels):
+        assert _peak_hz(voice) == pytest.approx(label, rel=0.01)
+
+
+def test_produced_crops_stay_at_the_reference_level_and_keep_the_voice():
+    config = TrainConfig(batch_size=6, vocal_chain_probability=1.0,
+                         accompaniment_bus_probability=1.0, silence_probability=0.0,
+                         level_jitter_db=3.0)
+    sampler = CropSampler(_sine_pool(), config, torch.Generator().manual_seed(0))
+    mixture, vocals, f0 = sampler.batch()
+    for mix, voice in zip(mixture.numpy(), vocals.numpy()):
+        level = spectral.magnitude_level_db(spectral.model_magnitude(mix))
+        assert abs(level - spectral.REFERENCE_LEVEL_DBFS) <= 3.2
+        assert _peak_hz(voice) == pytest.approx(220, rel=0.01)  # still the same sung note
+    # Same generator state, same crops: runs stay resumable.
+    again = CropSampler(_sine_pool(), config, torch.Generator().manual_seed(0)).batch()
+    assert torch.equal(again[0], mixture)
+
+
+def test_checkpoints_are_chosen_on_every_validation_source_alike():
+    scores = {"val_mir1k_sdr": 9.0, "val_mir1k_overall_accuracy": 0.8,
+              "val_produced_sdr": 2.0, "val_produced_overall_accuracy": 0.5}
+    assert selection_score(scores, ["mir1k", "produced"]) == pytest.approx((17 + 7) / 2)
+    assert selection_score({"val_sdr": 3.0, "val_overall_accuracy": 0.5}, ["mir1k"]) == 8.0
+
+
+def test_boolean_training_options_parse_false(tmp_path):
+    import argparse
+
+    from core.train import config_from_args, configure_parser
+
+    parser = argparse.ArgumentParser()
+    configure_parser(parser)
+    assert config_from_args(parser.parse_args(["--normalize-level", "false"])).normalize_level is False
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--normalize-level", "maybe"])

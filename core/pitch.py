@@ -74,41 +74,128 @@ def note_name_to_midi(name: str) -> int:
     return n + 12 * (int(octave) + 1)
 
 
+#: Contour decoding: cost of a pitch move between frames, per bin (20 cents) beyond
+#: :data:`FREE_MOVE_BINS`, in units of log saliency. A one-frame octave spike (60 bins out and
+#: back) costs 2 x 55 x 0.03 = 3.3, so it survives only where the octave is e^3.3 = 27 times more
+#: salient than the contour it leaves; a held change of note pays once.
+JUMP_COST_PER_BIN = 0.03
+#: Moves up to this many bins (one semitone) per 16 ms frame are free: vibrato and glides.
+FREE_MOVE_BINS = 5
+#: Pitch candidates per frame: the highest local maxima of the saliency column.
+N_CANDIDATES = 6
+#: Voiced runs shorter than this many frames (80 ms) are blips, not notes. Shipped model, median
+#: overall accuracy with 1 / 3 / 5 / 8 frames: produced dev set 0.702 / 0.709 / 0.700 / 0.703
+#: (mean 0.644 / 0.654 / 0.655 / 0.665), 60 MIR-1K validation clips 0.813 / 0.814 / 0.816 /
+#: 0.820; 8 frames cost a produced excerpt's short notes (voicing recall 0.87 -> 0.82).
+MIN_VOICED_FRAMES = 5
+
+
+def _refine(saliency: np.ndarray, peak: np.ndarray, radius: int) -> np.ndarray:
+    """Sub-bin position (weighted mean of ``radius`` bins either side of ``peak``), in bins."""
+    n_bins, n_frames = saliency.shape
+    offsets = np.arange(-radius, radius + 1)
+    idx = peak[None, :] + offsets[:, None]
+    inside = (idx >= 0) & (idx < n_bins)
+    idx = np.clip(idx, 0, n_bins - 1)
+    weights = np.where(inside, saliency[idx, np.arange(n_frames)[None, :]], 0.0)
+    return (weights * idx).sum(axis=0) / np.maximum(weights.sum(axis=0), 1e-9)
+
+
+def contour_bins(saliency: np.ndarray, *, jump_cost: float = JUMP_COST_PER_BIN,
+                 free_move: int = FREE_MOVE_BINS,
+                 n_candidates: int = N_CANDIDATES) -> np.ndarray:
+    """The most likely continuous pitch path through a saliency map (Viterbi over candidates).
+
+    Each frame offers its ``n_candidates`` highest local maxima; a path scores the sum of their
+    log saliencies minus ``jump_cost`` per bin of every move larger than ``free_move`` bins.
+    saliency : (N_F0_BINS, n_frames) in [0, 1]; returns the chosen bin per frame, int (n_frames,).
+    """
+    saliency = np.asarray(saliency, dtype=np.float32)
+    n_bins, n_frames = saliency.shape
+    if n_frames == 0:
+        return np.zeros(0, dtype=np.int64)
+    padded = np.pad(saliency, ((1, 1), (0, 0)), constant_values=-1.0)
+    local_max = (saliency >= padded[:-2]) & (saliency >= padded[2:])
+    k = min(n_candidates, n_bins)
+    score = np.where(local_max, saliency, -1.0)
+    candidates = np.argpartition(-score, k - 1, axis=0)[:k]  # (k, n_frames)
+    values = np.take_along_axis(saliency, candidates, axis=0)
+    emission = np.log(np.maximum(values, 1e-4))
+    emission[np.take_along_axis(score, candidates, axis=0) < 0] = -1e9  # not a local maximum
+    total = emission[:, 0].astype(np.float64)
+    back = np.zeros((n_frames, k), dtype=np.int64)
+    for t in range(1, n_frames):
+        move = np.abs(candidates[:, t][:, None] - candidates[:, t - 1][None, :])  # (to, from)
+        step = total[None, :] - jump_cost * np.maximum(move - free_move, 0)
+        back[t] = step.argmax(axis=1)
+        total = step[np.arange(k), back[t]] + emission[:, t]
+    path = np.empty(n_frames, dtype=np.int64)
+    state = int(total.argmax())
+    for t in range(n_frames - 1, -1, -1):
+        path[t] = candidates[state, t]
+        state = back[t, state]
+    return path
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int, bool]]:
+    """Runs of equal values: (start, stop, value), stop exclusive."""
+    edges = np.flatnonzero(np.diff(flags.astype(np.int8))) + 1
+    bounds = np.concatenate([[0], edges, [flags.size]])
+    return [(int(a), int(b), bool(flags[a])) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def drop_voicing_blips(voiced: np.ndarray, min_run: int = MIN_VOICED_FRAMES) -> np.ndarray:
+    """Voiced runs shorter than ``min_run`` frames become unvoiced.
+
+    voiced : bool (n_frames,); returns a new bool array. (Filling short unvoiced gaps as well was
+    measured and dropped: it raised voicing false alarms more than recall.)
+    """
+    out = np.asarray(voiced, dtype=bool).copy()
+    for start, stop, value in _runs(out) if out.size else []:
+        if value and stop - start < min_run:
+            out[start:stop] = False
+    return out
+
+
 def saliency_to_f0(saliency: np.ndarray, *, threshold: float = VOICING_THRESHOLD,
-                   radius: int = 2) -> np.ndarray:
+                   radius: int = 2, contour: bool = True) -> np.ndarray:
     """Decode a saliency map into a trajectory.
 
     saliency : shape (N_F0_BINS, n_frames), values in [0, 1]
     threshold : a frame whose peak saliency is below this is unvoiced (F0 = 0)
-    radius : bins either side of the peak used for the sub-bin (weighted-mean) refinement
+    radius : bins either side of the chosen bin used for the sub-bin (weighted-mean) refinement
+    contour : True (default): the pitch follows :func:`contour_bins` (no octave spikes or
+        one-frame jumps) and voiced blips shorter than 80 ms are dropped
+        (:func:`drop_voicing_blips`); False: each frame's own peak, as the paper decodes it.
+        Shipped model, median raw pitch accuracy (MIREX convention) peak -> contour: produced
+        dev set 0.737 -> 0.764, 60 MIR-1K validation clips 0.895 -> 0.896 (mean 0.884 -> 0.888);
+        overall accuracy 0.682 -> 0.700 and 0.809 -> 0.816
     returns : F0 in Hz, shape (n_frames,), 0 where unvoiced
     """
     saliency = np.asarray(saliency, dtype=np.float32)
-    n_bins, n_frames = saliency.shape
-    peak = saliency.argmax(axis=0)
-    peak_value = saliency[peak, np.arange(n_frames)]
-    offsets = np.arange(-radius, radius + 1)
-    idx = np.clip(peak[None, :] + offsets[:, None], 0, n_bins - 1)
-    weights = saliency[idx, np.arange(n_frames)[None, :]]
-    weights = np.where((peak[None, :] + offsets[:, None] >= 0)
-                       & (peak[None, :] + offsets[:, None] < n_bins), weights, 0.0)
-    refined = (weights * idx).sum(axis=0) / np.maximum(weights.sum(axis=0), 1e-9)
-    f0 = f0_bin_to_hz(refined)
-    return np.where(peak_value >= threshold, f0, 0.0)
+    n_frames = saliency.shape[1]
+    voiced = saliency.max(axis=0) >= threshold
+    if contour:
+        chosen = contour_bins(saliency)
+        voiced = drop_voicing_blips(voiced)
+    else:
+        chosen = saliency.argmax(axis=0)
+    f0 = f0_bin_to_hz(_refine(saliency, chosen, radius)) if n_frames else np.zeros(0)
+    return np.where(voiced, f0, 0.0)
 
 
-def f0_with_pitch_guesses(saliency: np.ndarray, *,
-                          threshold: float = VOICING_THRESHOLD) -> np.ndarray:
+def f0_with_pitch_guesses(saliency: np.ndarray, *, threshold: float = VOICING_THRESHOLD,
+                          contour: bool = True) -> np.ndarray:
     """The trajectory in the MIREX convention for melody evaluation: voiced frames as
-    :func:`saliency_to_f0` decodes them, unvoiced frames as the *negative* of their peak's pitch.
+    :func:`saliency_to_f0` decodes them, unvoiced frames as the *negative* of their pitch guess.
 
     mir_eval reads a negative frequency as "unvoiced, but if voiced, this pitch": the voicing
     metrics are unchanged and the raw pitch/chroma accuracies then measure pitch alone, on every
     frame the reference calls voiced, instead of counting the voicing misses a second time.
     saliency : (N_F0_BINS, n_frames); returns (n_frames,) Hz.
     """
-    voiced = saliency_to_f0(saliency, threshold=threshold)
-    guess = saliency_to_f0(saliency, threshold=-1.0)
+    voiced = saliency_to_f0(saliency, threshold=threshold, contour=contour)
+    guess = saliency_to_f0(saliency, threshold=-1.0, contour=contour)
     return np.where(voiced > 0, voiced, -guess)
 
 

@@ -49,7 +49,8 @@ def test_trajectory_decoding_on_synthetic_saliency():
     true_f0 = np.array([0, 110.0, 123.4, 440.0, 0, 880.0, 300.0])
     saliency = pitch.f0_to_saliency(true_f0)
     saliency[:, -1] *= 0.05  # a weak frame below the voicing threshold -> unvoiced
-    decoded = pitch.saliency_to_f0(saliency)
+    # One-frame notes: the paper's per-frame decoding (the contour would call them blips).
+    decoded = pitch.saliency_to_f0(saliency, contour=False)
     voiced = true_f0 > 0
     voiced[-1] = False
     assert np.all(decoded[~voiced] == 0)
@@ -73,3 +74,37 @@ def test_harmonic_mask_marks_harmonics():
         assert mask[int(round(h * 200 / spectral.BIN_HZ)), 0] > 0.8
     assert mask[int(round(300 / spectral.BIN_HZ)), 0] < 0.1
     assert mask[:, 1].max() == 0
+
+
+def _saliency_of(bins_per_frame, height=0.8):
+    """A saliency map with one Gaussian ridge per frame at the given bins (NaN = none)."""
+    grid = np.arange(pitch.N_F0_BINS)[:, None]
+    b = np.asarray(bins_per_frame, dtype=float)
+    s = height * np.exp(-0.5 * ((grid - np.nan_to_num(b, nan=-100)[None, :]) / 1.0) ** 2)
+    return (s * np.isfinite(b)[None, :]).astype(np.float32)
+
+
+def test_contour_removes_octave_spikes_but_keeps_note_changes():
+    bins = np.r_[np.full(40, 100.0), np.full(40, 125.0)]  # a held change of five semitones
+    saliency = _saliency_of(bins)
+    # Two frames where the octave above is a little more salient than the note itself.
+    for t in (20, 21):
+        saliency[:, t] *= 0.5
+        saliency[:, t] += _saliency_of([160.0], 0.7)[:, 0]
+    peaks = pitch.hz_to_f0_bin(pitch.saliency_to_f0(saliency, contour=False))
+    contour = pitch.hz_to_f0_bin(pitch.saliency_to_f0(saliency))
+    assert np.allclose(peaks[20:22], 160, atol=0.5)  # the per-frame peak jumps an octave
+    assert np.allclose(contour[:40], 100, atol=0.5) and np.allclose(contour[40:], 125, atol=0.5)
+
+
+def test_contour_drops_voicing_blips_and_keeps_notes():
+    bins = np.full(60, np.nan)
+    bins[10:12] = 90.0    # 32 ms: a blip
+    bins[30:50] = 110.0   # 320 ms: a note
+    f0 = pitch.saliency_to_f0(_saliency_of(bins))
+    assert np.all(f0[10:12] == 0)
+    assert np.all(f0[30:50] > 0) and np.all(f0[:30] == 0) and np.all(f0[50:] == 0)
+    assert np.all(pitch.saliency_to_f0(_saliency_of(bins), contour=False)[10:12] > 0)
+    # Unvoiced frames still carry a pitch guess for melody scoring.
+    guesses = pitch.f0_with_pitch_guesses(_saliency_of(bins))
+    assert np.all(guesses[10:12] < 0)

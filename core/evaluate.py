@@ -93,7 +93,7 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True,
-                        help="KIND:ARG as for 'isolde train' (mir1k:PATH, musdb:PATH, ...)")
+                        help="KIND:ARG as for 'isolde train' (mir1k:PATH, produced:PATH, musdb:PATH, ...)")
     parser.add_argument("--split", choices=["validation", "train"], default="validation")
     parser.add_argument("--model", default=None, help="model file (default: the shipped model)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])

@@ -499,9 +499,13 @@ def _plot(log_file: Path, png: Path) -> None:
             axes[0].plot(steps, [float(r[key] or "nan") for r in rows], label=key)
     axes[0].set_yscale("log")
     axes[0].set_title("training loss")
-    if "val_sdr" in rows[0]:
-        axes[1].plot(steps, [float(r["val_sdr"] or "nan") for r in rows])
+    per_source = [k for k in rows[0] if k.startswith("val_") and k.endswith("_sdr")
+                  and k not in ("val_sdr", "val_si_sdr")]
+    for key in per_source or (["val_sdr"] if "val_sdr" in rows[0] else []):
+        axes[1].plot(steps, [float(r[key] or "nan") for r in rows], label=key[4:-4] or "all")
     axes[1].set_title("validation vocal SDR (dB)")
+    if per_source:
+        axes[1].legend(fontsize=7)
     for key in ("val_raw_pitch_accuracy", "val_overall_accuracy", "val_voicing_false_alarm"):
         if key in rows[0]:
             axes[2].plot(steps, [float(r[key] or "nan") for r in rows], label=key[4:])

@@ -125,3 +125,22 @@ def test_boolean_training_options_parse_false(tmp_path):
     assert config_from_args(parser.parse_args(["--normalize-level", "false"])).normalize_level is False
     with pytest.raises(SystemExit):
         parser.parse_args(["--normalize-level", "maybe"])
+
+
+def test_training_validates_on_each_source_and_plots_them(tmp_path):
+    import csv
+
+    from tests.fake_datasets import write_fake_mir1k
+    from tests.test_train_evaluate import TINY_FLAGS
+
+    mir1k = write_fake_mir1k(tmp_path / "mir1k")
+    produced = write_fake_produced(tmp_path / "pro")
+    run_dir = tmp_path / "run"
+    assert main(["train", "--source", f"mir1k:{mir1k}", "--source", f"produced:{produced}",
+                 "--out", str(run_dir), "--steps", "2", "--vocal-chain-probability", "0.5",
+                 "--pitch-shift-probability", "0.5", *TINY_FLAGS]) == 0
+    with open(run_dir / "log.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {"val_mir1k_sdr", "val_produced_sdr", "val_produced_overall_accuracy",
+            "val_sdr"} <= set(rows[-1])
+    assert (run_dir / "curves.png").stat().st_size > 1000

@@ -9,7 +9,8 @@ The melody metrics follow the MIREX convention (:func:`core.pitch.f0_with_pitch_
 frames the model calls unvoiced carry its pitch guess, so raw pitch accuracy measures pitch on
 every voiced reference frame and the voicing decision is scored by the voicing metrics and the
 overall accuracy. ``raw_pitch_voiced`` is the stricter figure that counts a frame only when the
-model also called it voiced (what the editor shows).
+model also called it voiced (what the editor shows). ``confidence_auc`` says how well the per-frame
+confidence (:mod:`core.confidence`) finds the F0's wrong frames.
 """
 from __future__ import annotations
 
@@ -23,11 +24,12 @@ import numpy as np
 from . import pitch
 from .audio import Audio
 from .fileio import write_text_atomic
-from .metrics import MELODY_KEYS, bss_sdr, melody_metrics, si_sdr, snr_sdr
+from .confidence import error_auc, f0_confidence, wrong_frames
+from .metrics import MELODY_KEYS, bss_sdr, interpolate_f0, melody_metrics, si_sdr, snr_sdr
 from .progress import Job, Progress, run, run_with_bar
 from .separate import pick_device, separate_iter
 
-COLUMNS = ("sdr", "si_sdr", *MELODY_KEYS, "raw_pitch_voiced")
+COLUMNS = ("sdr", "si_sdr", *MELODY_KEYS, "raw_pitch_voiced", "confidence_auc")
 
 
 def score_track(model, track, *, device="cpu", fast: bool = False) -> dict[str, float]:
@@ -47,7 +49,19 @@ def score_track(model, track, *, device="cpu", fast: bool = False) -> dict[str, 
         row.update(melody_metrics(track.f0_times, track.f0_hz, result.frame_times, guesses))
         shown = melody_metrics(track.f0_times, track.f0_hz, result.frame_times, result.f0_hz)
         row["raw_pitch_voiced"] = shown["raw_pitch_accuracy"]
+        row["confidence_auc"] = confidence_auc(track, result)
     return row
+
+
+def confidence_auc(track, result) -> float:
+    """How well low :func:`core.confidence.f0_confidence` finds the F0's wrong frames (ROC AUC)
+    over the frames the reference covers."""
+    times = result.frame_times
+    inside = times <= track.f0_times[-1]
+    reference = interpolate_f0(track.f0_times, track.f0_hz, times)
+    wrong = wrong_frames(reference, result.f0_hz)
+    confidence = f0_confidence(result.analysis.f0_saliency, result.f0_hz)
+    return error_auc(confidence[inside], wrong[inside])
 
 
 def evaluate_iter(model, dataset, *, device="cpu", fast: bool = False,
@@ -63,7 +77,9 @@ def evaluate_iter(model, dataset, *, device="cpu", fast: bool = False,
 
 
 def medians(rows: list[dict]) -> dict[str, float]:
-    return {k: float(np.median([r[k] for r in rows])) for k in COLUMNS if rows and k in rows[0]}
+    """Median of each column over the clips (NaN entries, e.g. an AUC on a clip with no wrong
+    frame, left out)."""
+    return {k: float(np.nanmedian([r[k] for r in rows])) for k in COLUMNS if rows and k in rows[0]}
 
 
 def format_table(rows: list[dict]) -> str:

@@ -65,6 +65,7 @@ class TrainConfig:
     accompaniment_bus_probability: float = 0.0
     pitch_shift_probability: float = 0.0
     max_pitch_shift: float = 3.0
+    accompaniment_only_share: float = 0.5
     validate_every: int = 500
     checkpoint_every: int = 200
     validation_clips: int = 24
@@ -96,13 +97,31 @@ def open_source(spec: str):
         from .data.medleydb import MedleyDBDataset
         return MedleyDBDataset(arg), None
     if kind == "synthetic":
+        n = _count(spec, arg, 200)
         from .data.synthetic import SyntheticDataset
-        return SyntheticDataset(int(arg or 200), seed=1), None
+        return SyntheticDataset(n, seed=1), None
+    if kind == "rendered":
+        n = _count(spec, arg, 100)
+        from .data.rendered import RenderedSongs
+        return RenderedSongs(n, seed=1), None
     if kind in ("produced", "pro"):
         from .data.produced import ProducedExcerpts
         return None, ProducedExcerpts(arg)
     raise IsoldeError(f"Unknown data source {spec!r}: use mir1k:PATH, musdb:PATH, medleydb:PATH, "
-                      "produced:PATH (validation only) or synthetic:N")
+                      "produced:PATH (validation only), synthetic:N or rendered:N")
+
+
+def _count(spec: str, text: str, default: int) -> int:
+    """The N of ``synthetic:N`` / ``rendered:N``: a positive whole number."""
+    if not text:
+        return default
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n <= 0:
+        raise IsoldeError(f"Bad data source {spec!r}: N must be a positive whole number")
+    return n
 
 
 @dataclass
@@ -127,18 +146,22 @@ def pool_track(track) -> PooledTrack:
 class CropSampler:
     """Random training crops from a pool of tracks, drawn with a torch.Generator (resumable).
 
-    Each crop: a voice (maybe transposed by resampling, its F0 scaled to match, and maybe sent
+    Each crop: a voice from a track that has one (maybe transposed by resampling, its F0 scaled to match, and maybe sent
     through a random vocal production chain whose reverb and delay tails belong to the voice, as
-    in MUSDB18's stems), over its own or another track's accompaniment (maybe through a random
-    bus chain), each at a random gain; then the mixture (and the voice with it) is brought to the
+    in MUSDB18's stems), over its own or another track's accompaniment, or, with probability
+    ``accompaniment_only_share``, that of a song without a voice (maybe through a random bus
+    chain), each at a random gain; then the mixture (and the voice with it) is brought to the
     networks' reference level give or take ``level_jitter_db``, as separation does for a whole
     song (:func:`core.spectral.level_gain`).
     """
 
     def __init__(self, pool: list[PooledTrack], config: TrainConfig, generator: torch.Generator):
-        self.pool = [t for t in pool if len(t.vocals) > config.crop_frames * spectral.HOP]
+        long_enough = [t for t in pool if len(t.vocals) > config.crop_frames * spectral.HOP]
+        # Songs without a voice (rendered accompaniments) only ever give accompaniment.
+        self.pool = [t for t in long_enough if np.any(t.vocals)]
+        self.accompaniment_pool = [t for t in long_enough if not np.any(t.vocals)]
         if not self.pool:
-            raise IsoldeError("No training track is long enough for one training crop")
+            raise IsoldeError("No training track with a voice is long enough for one training crop")
         self.config = config
         self.generator = generator
         self.n_samples = (config.crop_frames - 1) * spectral.HOP
@@ -200,7 +223,12 @@ class CropSampler:
             track = self.pool[int(torch.randint(0, len(self.pool), (), generator=self.generator))]
             k, start = self._crop(track)
             vocals, f0 = self._voice(track, k, start)
-            if self._uniform() < cfg.remix_probability:
+            if self.accompaniment_pool and self._uniform() < cfg.accompaniment_only_share:
+                other = self.accompaniment_pool[int(torch.randint(
+                    0, len(self.accompaniment_pool), (), generator=self.generator))]
+                _, other_start = self._crop(other)
+                accompaniment = other.accompaniment[other_start:other_start + self.n_samples]
+            elif self._uniform() < cfg.remix_probability:
                 other = self.pool[int(torch.randint(0, len(self.pool), (), generator=self.generator))]
                 _, other_start = self._crop(other)
                 accompaniment = other.accompaniment[other_start:other_start + self.n_samples]

@@ -144,3 +144,21 @@ def test_training_validates_on_each_source_and_plots_them(tmp_path):
     assert {"val_mir1k_sdr", "val_produced_sdr", "val_produced_overall_accuracy",
             "val_sdr"} <= set(rows[-1])
     assert (run_dir / "curves.png").stat().st_size > 1000
+
+
+def test_songs_without_a_voice_only_give_accompaniment():
+    voice_track = _sine_pool()[0]
+    n = len(voice_track.vocals)
+    band = np.full(n, 0.3, dtype=np.float32)  # an accompaniment-only song: a constant
+    instrumental = PooledTrack("instrumental", np.zeros(n, np.float32), band, np.zeros_like(voice_track.f0_frames))
+    config = TrainConfig(batch_size=8, accompaniment_only_share=1.0, silence_probability=0.0,
+                         normalize_level=False)
+    mixture, vocals, f0 = CropSampler([voice_track, instrumental], config,
+                                      torch.Generator().manual_seed(0)).batch()
+    assert torch.all(f0 > 0)  # every voice came from the singing track
+    residual = (mixture - vocals).numpy()
+    assert np.allclose(residual, residual[:, :1], atol=1e-5)  # every accompaniment was the constant
+    with pytest.raises(IsoldeError, match="positive whole number"):
+        open_source("synthetic:abc")
+    with pytest.raises(IsoldeError, match="positive whole number"):
+        open_source("rendered:-5")

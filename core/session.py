@@ -27,10 +27,11 @@ from .corrections import Corrections
 from .envelope import MinMaxPyramid
 from .errors import Cancelled, IsoldeError, ModelError
 from .events import EventHub
+from .bars import nearest_beat
 from .f0_edits import corrected_frames, shift_octaves, snap_to_semitones
 from .history import History
 from .progress import CancelFlag, Job
-from .view_state import ViewState
+from .view_state import MIDI_LIMITS, ViewState
 
 ADAPT_MODULE = "core.adapt"
 
@@ -49,6 +50,11 @@ def describe_device(device) -> str:
         return f"GPU: {torch.cuda.get_device_name(device)}"
     return "CPU"
 
+
+#: The pitch range fitted to a melody spans at least this many semitones...
+FIT_MIN_SEMITONES = 24.0
+#: ...with this margin (semitones) above and below the melody's 2nd and 98th percentiles.
+FIT_MARGIN_SEMITONES = 4.0
 
 #: Waveform envelopes that belong to a separation result.
 STAGE_ENVELOPES = ("vocals", "accompaniment")
@@ -99,6 +105,7 @@ class Session:
         self._envelopes: dict[str, MinMaxPyramid] = {}
         self._generation = 0
         self._lock = threading.RLock()
+        self._swapped = False  # A/B: the previous result is the one in use
 
     # ------------------------------------------------------------------ state
     @property
@@ -117,6 +124,14 @@ class Session:
     @property
     def is_adapted(self) -> bool:
         return self.model is not None and self.model is not self.base_model
+
+    @property
+    def ab_state(self) -> str | None:
+        """Which side of the A/B comparison is in use: "latest" (the newest result, e.g. after
+        Update DNN), "previous" (swapped back with ``swap_ab``), or None without a previous one."""
+        if self.previous is None or self.result is None:
+            return None
+        return "previous" if self._swapped else "latest"
 
     @property
     def can_undo(self) -> bool:
@@ -238,6 +253,7 @@ class Session:
             if keep_previous and self.result is not None:
                 self.previous = self._current_stage()
             self._restore(stage)
+            self._swapped = False
         self.events.emit("model")
         self.events.emit("separation")
 
@@ -249,6 +265,7 @@ class Session:
             current = self._current_stage()
             self._restore(self.previous)
             self.previous = current
+            self._swapped = not self._swapped
         self.events.emit("model")
         self.events.emit("separation")
         return True
@@ -260,6 +277,7 @@ class Session:
                 return False
             self._restore(self.previous)
             self.previous = None
+            self._swapped = False
         self.events.emit("model")
         self.events.emit("separation")
         return True
@@ -283,19 +301,34 @@ class Session:
         self.history.push(corrections, key)
         self.events.emit("corrections")
 
+    def snap_span(self, t0: float, t1: float) -> tuple[float, float]:
+        """``(t0, t1)`` (s) with each end moved to its nearest beat when snapping to beats is on
+        and the song has beats; unchanged when both ends would land on the same beat."""
+        if not self.view.snap_to_beats or self.beats is None:
+            return float(t0), float(t1)
+        a, b = nearest_beat(self.beats, t0), nearest_beat(self.beats, t1)
+        return (a, b) if a != b else (float(t0), float(t1))
+
     def draw(self, times, f0_hz, *, stroke=None) -> None:
         """Set the F0 (Hz) at ``times`` (s); everything corrected between them is replaced.
 
         stroke : any hashable naming the pen gesture; repeated calls with the same stroke (the
             whole stroke so far each time) make a single undo step.
+        With snapping to beats on, the drawn times are stretched so that the stroke starts and
+        ends on the nearest beats (see :meth:`snap_span`).
         """
+        times = np.asarray(times, dtype=np.float64)
         f0_hz = np.asarray(f0_hz, dtype=np.float64)
         if self.view.snap_to_semitones:
             f0_hz = snap_to_semitones(f0_hz)
+        if len(times) > 1 and times[-1] > times[0]:
+            a, b = self.snap_span(times[0], times[-1])
+            times = a + (times - times[0]) * (b - a) / (times[-1] - times[0])
         self._edit(self.history.base_for(stroke).draw(times, f0_hz), stroke)
 
     def erase(self, t0: float, t1: float, *, stroke=None) -> None:
-        """Mark ``[t0, t1]`` (s) as "no voice"."""
+        """Mark ``[t0, t1]`` (s) as "no voice" (ends on beats when snapping to beats)."""
+        t0, t1 = self.snap_span(*sorted((float(t0), float(t1))))
         self._edit(self.history.base_for(stroke).erase(t0, t1), stroke)
 
     def clear(self, t0: float, t1: float) -> None:
@@ -324,13 +357,40 @@ class Session:
             self.events.emit("corrections")
 
     def set_selection(self, t0: float | None, t1: float | None = None) -> None:
-        """Select ``[t0, t1]`` (s, clipped to the song), or nothing with ``t0=None``."""
+        """Select ``[t0, t1]`` (s, clipped to the song; ends on beats when snapping to beats),
+        or nothing with ``t0=None``."""
         selection = None
         if t0 is not None and t1 is not None:
+            t0, t1 = self.snap_span(*sorted((float(t0), float(t1))))
             a, b = sorted((max(float(t0), 0.0), min(float(t1), self.duration or float(t1))))
             selection = (a, b) if b > a else None
         self.view = replace(self.view, selection=selection)
         self.events.emit("view")
+
+    def fit_pitch_range(self) -> tuple[float, float] | None:
+        """Show the pitch range of the melody the user sees (estimate and corrections).
+
+        The range runs from the melody's 2nd to its 98th percentile (MIDI), widened by
+        FIT_MARGIN_SEMITONES each side and to at least FIT_MIN_SEMITONES, kept within
+        MIDI_LIMITS. Returns the new ``view.pitch_range``; None (nothing changed) without a
+        voiced frame.
+        """
+        from .pitch import hz_to_midi
+
+        _, f0, _ = self.effective_f0()
+        voiced = f0[f0 > 0]
+        if len(voiced) == 0:
+            return None
+        low, high = np.percentile(hz_to_midi(voiced), [2.0, 98.0])
+        low, high = low - FIT_MARGIN_SEMITONES, high + FIT_MARGIN_SEMITONES
+        missing = FIT_MIN_SEMITONES - (high - low)
+        if missing > 0:
+            low, high = low - missing / 2, high + missing / 2
+        shift = max(MIDI_LIMITS[0] - low, 0.0) - max(high - MIDI_LIMITS[1], 0.0)
+        low = max(low + shift, MIDI_LIMITS[0])
+        high = min(high + shift, MIDI_LIMITS[1])
+        self.set_view_options(pitch_range=(float(low), float(high)))
+        return self.view.pitch_range
 
     def set_view_options(self, **changes) -> None:
         """Change view-state fields (snap, loop, listen, follow...) and emit "view"."""

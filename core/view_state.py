@@ -6,7 +6,7 @@ Times in seconds, pitches as MIDI note numbers (float; 60 = C4). Validation happ
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 #: What playback can play.
 LISTEN_MODES = ("mixture", "vocals", "accompaniment", "guide", "vocals+guide")
@@ -14,6 +14,14 @@ LISTEN_MODES = ("mixture", "vocals", "accompaniment", "guide", "vocals+guide")
 BACKGROUNDS = ("spectrogram", "saliency")
 #: Pitch range the editor can show (MIDI), a little wider than the F0 grid.
 MIDI_LIMITS = (24.0, 96.0)
+#: Colour maps of the F0 editor's background (the editor maps each name to a palette).
+COLORMAPS = ("grey", "blue", "viridis", "cividis", "inferno")
+#: Values of the background picture (about 0-1.5) the picture levels can take.
+LEVEL_LIMITS = (0.0, 2.0)
+#: Playback levels (dB) the mixer can set.
+GAIN_LIMITS_DB = (-60.0, 12.0)
+#: The stems playback can mix, each with its own level.
+MIXER_SOURCES = ("mixture", "vocals", "accompaniment", "guide")
 
 
 class ViewStateError(ValueError):
@@ -32,6 +40,25 @@ def _range(value, name: str, lo: float = -math.inf, hi: float = math.inf):
     return (a, b)
 
 
+#: Playback levels (dB) of a new session.
+DEFAULT_GAINS_DB = {"mixture": 0.0, "vocals": 0.0, "accompaniment": 0.0, "guide": -12.0}
+
+
+def _gains(value) -> dict:
+    """Mixer levels: a mapping from some of MIXER_SOURCES to dB; the others keep their default."""
+    if not isinstance(value, dict):
+        raise ViewStateError("gains_db must be an object")
+    gains = dict(DEFAULT_GAINS_DB)
+    lo, hi = GAIN_LIMITS_DB
+    for name, db in value.items():
+        if name not in MIXER_SOURCES:
+            raise ViewStateError(f"gains_db: unknown source {name!r}")
+        if isinstance(db, bool) or not isinstance(db, (int, float)) or not lo <= db <= hi:
+            raise ViewStateError(f"gains_db.{name} must be a number of dB in [{lo:g}, {hi:g}]")
+        gains[name] = float(db)
+    return gains
+
+
 @dataclass
 class ViewState:
     """time_range : visible (start, end) in s, None = whole song
@@ -43,6 +70,12 @@ class ViewState:
     listen : one of :data:`LISTEN_MODES`
     show_accompaniment : the accompaniment waveform is shown under the vocal one
     background : one of :data:`BACKGROUNDS`
+    snap_to_beats : drawn, deleted and selected stretches start and end on the nearest beats
+    colormap : one of :data:`COLORMAPS`
+    picture_levels : background values (floor, ceiling) shown as the colour map's ends, within
+        :data:`LEVEL_LIMITS`; None = chosen from the picture itself (see core.picture_levels)
+    gains_db : playback level in dB per :data:`MIXER_SOURCES` entry, within
+        :data:`GAIN_LIMITS_DB` (the sine guide 12 dB down by default, under the voice)
     """
 
     time_range: tuple[float, float] | None = None
@@ -54,10 +87,15 @@ class ViewState:
     listen: str = "mixture"
     show_accompaniment: bool = False
     background: str = "spectrogram"
+    snap_to_beats: bool = False
+    colormap: str = "grey"
+    picture_levels: tuple[float, float] | None = None
+    gains_db: dict = field(default_factory=lambda: dict(DEFAULT_GAINS_DB))
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        for key in ("time_range", "pitch_range", "selection"):
+        d["gains_db"] = dict(self.gains_db)
+        for key in ("time_range", "pitch_range", "selection", "picture_levels"):
             if d[key] is not None:
                 d[key] = list(d[key])
         return d
@@ -75,7 +113,16 @@ class ViewState:
                 or state.pitch_range
         if "selection" in d:
             state.selection = _range(d["selection"], "selection", 0.0)
-        for key in ("snap_to_semitones", "follow_playhead", "loop", "show_accompaniment"):
+        if "picture_levels" in d:
+            state.picture_levels = _range(d["picture_levels"], "picture_levels", *LEVEL_LIMITS)
+        if "gains_db" in d:
+            state.gains_db = _gains(d["gains_db"])
+        if "colormap" in d:
+            if d["colormap"] not in COLORMAPS:
+                raise ViewStateError(f"colormap must be one of {', '.join(COLORMAPS)}")
+            state.colormap = d["colormap"]
+        for key in ("snap_to_semitones", "follow_playhead", "loop", "show_accompaniment",
+                    "snap_to_beats"):
             if key in d:
                 if not isinstance(d[key], bool):
                     raise ViewStateError(f"{key} must be true or false")

@@ -15,11 +15,14 @@ from core.corrections import Corrections
 from core.errors import IsoldeError
 from core.project import EXTENSION as PROJECT_EXTENSION
 
+from .export_dialog import ExportDialog
 from .help_dialogs import about_dialog, shortcuts_dialog
 from .settings_dialog import SettingsDialog
 
 AUDIO_FILTER = "Songs (" + " ".join(f"*{e}" for e in READ_EXTENSIONS) + ")"
 PROJECT_FILTER = f"Isolde projects (*{PROJECT_EXTENSION})"
+OPEN_FILTER = ("Songs and projects (" + " ".join(f"*{e}" for e in READ_EXTENSIONS)
+               + f" *{PROJECT_EXTENSION})")
 
 
 def _start_folder(window) -> str:
@@ -27,10 +30,26 @@ def _start_folder(window) -> str:
     return str(audio.path.parent) if audio is not None and audio.path is not None else ""
 
 
+def _open_folder(window) -> str:
+    """The folder of the file opened last, else the user's music folder."""
+    recent = list(getattr(window.session.settings, "recent_files", []) or [])
+    if recent and Path(recent[0]).parent.is_dir():
+        return str(Path(recent[0]).parent)
+    return str(settings_access.user_folder("export"))
+
+
+def _remember_folder(window, kind: str, folder) -> None:
+    settings_access.remember_folder(window.session.settings, kind, folder)
+    try:
+        settings_access.save(window.session.settings, window.settings_path)
+    except (IsoldeError, OSError) as exc:
+        window.statusBar().showMessage(f"Settings not saved: {exc}", 8000)
+
+
 def choose_and_open(window) -> None:
     path, _ = QFileDialog.getOpenFileName(
-        window, "Open a song or a project", _start_folder(window),
-        f"{AUDIO_FILTER};;{PROJECT_FILTER};;All files (*)")
+        window, "Open a song or a project", _open_folder(window),
+        f"{OPEN_FILTER};;{AUDIO_FILTER};;{PROJECT_FILTER};;All files (*)")
     if path:
         window.open_path(path)
 
@@ -77,6 +96,7 @@ def save_project_to(window, path: str | Path) -> Path | None:
     finally:
         window.session.view.time_range = None
     window.statusBar().showMessage(f"Saved {written}", 6000)
+    settings_access.remember_folder(window.session.settings, "project", Path(written).parent)
     remember_recent(window, written)
     return written
 
@@ -88,11 +108,22 @@ def save_project(window) -> None:
         save_project_as(window)
 
 
+def project_suggestion(window) -> Path:
+    """Where "Save project as" proposes to save: beside the project already saved, else the
+    song's name in the folder last saved in (or the user's documents folder)."""
+    session = window.session
+    if session.project_path is not None:
+        return session.project_path
+    stem = session.audio.path.stem if session.audio.path is not None else "song"
+    folder = settings_access.start_folder(session.settings, "project")
+    return folder / f"{stem}{PROJECT_EXTENSION}"
+
+
 def save_project_as(window) -> None:
     audio = window.session.audio
     if audio is None:
         return
-    suggestion = audio.path.with_suffix(PROJECT_EXTENSION) if audio.path is not None else ""
+    suggestion = project_suggestion(window)
     path, _ = QFileDialog.getSaveFileName(window, "Save project", str(suggestion), PROJECT_FILTER)
     if path:
         save_project_to(window, path)
@@ -110,9 +141,19 @@ def import_corrections(window) -> None:
 
 
 def choose_and_export(window) -> None:
-    folder = QFileDialog.getExistingDirectory(window, "Export into folder", _start_folder(window))
-    if folder:
-        window.export_to(folder)
+    dialog = ExportDialog(window.session.settings, window)
+    dialog.accepted.connect(lambda: export_chosen(window, *dialog.choice()))
+    window.export_dialog = dialog
+    dialog.open()
+
+
+def export_chosen(window, folder: Path, options: dict) -> None:
+    """Export as chosen in the dialog; the folder and formats become the next defaults."""
+    window.session.settings = settings_access.updated(
+        window.session.settings,
+        {"export_format": options["audio_format"], "export_subtype": options["subtype"]})
+    _remember_folder(window, "export", folder)
+    window.export_to(folder, **options)
 
 
 def choose_model(window) -> None:

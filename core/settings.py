@@ -59,6 +59,8 @@ class Settings:
     adapt_steps : fine-tuning steps per "Update DNN", an int in ADAPT_STEPS_RANGE
     theme : "dark" or "light"
     recent_files : absolute paths, most recent first, at most MAX_RECENT, no duplicates
+    export_folder, project_folder : the folders last exported into and last saved a project in
+        ("" = none yet: the user's music and documents folders are offered)
     """
 
     export_format: str = "wav"
@@ -67,6 +69,8 @@ class Settings:
     adapt_steps: int = field(default_factory=default_adapt_steps)
     theme: str = "dark"
     recent_files: list[str] = field(default_factory=list)
+    export_folder: str = ""
+    project_folder: str = ""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -116,6 +120,10 @@ def _check_recent(value: Any) -> Any:
     return kept[:MAX_RECENT]
 
 
+def _check_folder(value: Any) -> Any:
+    return value if isinstance(value, str) else _INVALID
+
+
 _VALIDATORS = {
     "export_format": _choice(EXPORT_FORMATS),
     "export_subtype": _choice(EXPORT_SUBTYPES),
@@ -123,6 +131,8 @@ _VALIDATORS = {
     "adapt_steps": _check_adapt_steps,
     "theme": _choice(THEMES),
     "recent_files": _check_recent,
+    "export_folder": _check_folder,
+    "project_folder": _check_folder,
 }
 
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 EXPORT_FORMATS = ("wav", "flac")
 EXPORT_SUBTYPES = ("pcm16", "pcm24", "float32")
 DEVICES = ("auto", "cpu", "cuda")
 THEMES = ("dark", "light")
 MAX_RECENT = 10
+#: Settings that remember a folder, with the user's folder offered before one is remembered.
+FOLDER_KEYS = ("export_folder", "project_folder")
 
 try:
     from .settings import Settings, load_settings as _load, save_settings as _save
@@ -34,6 +37,8 @@ except ModuleNotFoundError as exc:  # pragma: no cover - depends on the build
         adapt_steps: int = 12  # core.adapt.DEFAULT_ADAPT_STEPS
         theme: str = "dark"
         recent_files: list = field(default_factory=list)
+        export_folder: str = ""
+        project_folder: str = ""
 
     def _load(path=None):
         return Settings()
@@ -53,9 +58,11 @@ def save(settings: Settings, path: str | os.PathLike | None = None) -> None:
 
 
 def to_dict(settings) -> dict:
-    """The settings as JSON-ready data (recent files left out: they are not a project's business)."""
+    """The settings as JSON-ready data (recent files and folders left out: they are not a
+    project's business)."""
     d = dataclasses.asdict(settings) if dataclasses.is_dataclass(settings) else dict(vars(settings))
-    d.pop("recent_files", None)
+    for key in ("recent_files", *FOLDER_KEYS):
+        d.pop(key, None)
     return d
 
 
@@ -70,6 +77,33 @@ def updated(settings, values: dict):
     }
     good = {k: v for k, v in values.items() if k in checks and checks[k](v)}
     return dataclasses.replace(settings, **good) if dataclasses.is_dataclass(settings) else settings
+
+
+def user_folder(kind: str) -> Path:
+    """The user's folder for ``kind``: "export" -> music, "project" -> documents (platformdirs),
+    whichever exists first of that, the documents folder and the home folder."""
+    import platformdirs
+
+    candidates = [platformdirs.user_music_dir() if kind == "export" else None,
+                  platformdirs.user_documents_dir(), str(Path.home())]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return Path.home()
+
+
+def start_folder(settings, kind: str) -> Path:
+    """Where a dialog for ``kind`` ("export" or "project") opens: the folder remembered in the
+    settings while it still exists, else :func:`user_folder`."""
+    remembered = getattr(settings, f"{kind}_folder", "") or ""
+    if remembered and Path(remembered).is_dir():
+        return Path(remembered)
+    return user_folder(kind)
+
+
+def remember_folder(settings, kind: str, folder: str | os.PathLike) -> None:
+    """Remember ``folder`` (made absolute) as the last one used for ``kind``."""
+    setattr(settings, f"{kind}_folder", os.path.abspath(os.fspath(folder)))
 
 
 def add_recent(settings, path: str | os.PathLike) -> None:

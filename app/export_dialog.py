@@ -1,0 +1,73 @@
+"""The export dialog: into which folder, which audio format and sample format, which items.
+
+It opens on the folder last exported into (or the user's music folder) with the format of the
+settings; :meth:`ExportDialog.choice` gives what :meth:`core.session.Session.export_iter` takes.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
+                               QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QWidget)
+
+from core import settings_access
+from core.session_export import WHAT
+
+from .settings_dialog import SUBTYPE_LABELS, _combo
+
+FORMAT_LABELS = {"wav": "WAV", "flac": "FLAC"}
+ITEM_LABELS = {"vocals": "Vocal", "accompaniment": "Accompaniment", "f0": "F0 (CSV)",
+               "midi": "Melody (MIDI)"}
+
+
+class ExportDialog(QDialog):
+    """Gathers an export's folder, format and items; OK is enabled while the folder exists."""
+
+    def __init__(self, settings, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export")
+        form = QFormLayout(self)
+        self.folder = QLineEdit(str(settings_access.start_folder(settings, "export")))
+        browse = QPushButton("Browse...")
+        browse.clicked.connect(self._browse)
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.folder, 1)
+        layout.addWidget(browse)
+        form.addRow("Into folder", row)
+        self.audio_format = _combo(settings_access.EXPORT_FORMATS, FORMAT_LABELS,
+                                   getattr(settings, "export_format", "wav"))
+        self.subtype = _combo(settings_access.EXPORT_SUBTYPES, SUBTYPE_LABELS,
+                              getattr(settings, "export_subtype", "pcm24"))
+        form.addRow("Audio format", self.audio_format)
+        form.addRow("Sample format", self.subtype)
+        self.items = {}
+        for item in WHAT:
+            box = QCheckBox(ITEM_LABELS[item])
+            box.setChecked(True)
+            box.toggled.connect(self._validate)
+            self.items[item] = box
+            form.addRow("" if item != WHAT[0] else "Write", box)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+        self.folder.textChanged.connect(self._validate)
+        self._validate()
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export into folder", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+
+    def _validate(self, *_args) -> None:
+        ok = Path(self.folder.text()).is_dir() and any(b.isChecked() for b in self.items.values())
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
+
+    def choice(self) -> tuple[Path, dict]:
+        """(folder, keyword arguments of ``export_iter``: audio_format, subtype, what)."""
+        what = tuple(item for item, box in self.items.items() if box.isChecked())
+        return Path(self.folder.text()), {"audio_format": self.audio_format.currentData(),
+                                          "subtype": self.subtype.currentData(), "what": what}

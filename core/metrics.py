@@ -45,24 +45,40 @@ def bss_sdr(vocals: np.ndarray, accompaniment: np.ndarray, est_vocals: np.ndarra
 
 
 def melody_metrics(ref_times: np.ndarray, ref_f0: np.ndarray, est_times: np.ndarray,
-                   est_f0: np.ndarray) -> dict[str, float]:
+                   est_f0: np.ndarray, *, keep: np.ndarray | None = None) -> dict[str, float]:
     """mir_eval melody metrics (raw pitch/chroma accuracy, overall accuracy, voicing recall and
-    false alarm). Frequencies in Hz, 0 = unvoiced; both series are resampled to 10 ms."""
+    false alarm). Frequencies in Hz, 0 = unvoiced; the estimate is resampled onto the reference's
+    frames (mir_eval's default).
+
+    keep : optional bool (len(ref_times),): score only these reference frames (e.g. the part of a
+        song nobody corrected); the estimate is still resampled over the whole song first, so a
+        gap never gets interpolated across.
+    """
     import warnings
 
-    import mir_eval
+    import mir_eval.melody as melody
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        scores = mir_eval.melody.evaluate(np.asarray(ref_times, float), np.asarray(ref_f0, float),
-                                          np.asarray(est_times, float), np.asarray(est_f0, float))
-    return {
-        "raw_pitch_accuracy": float(scores["Raw Pitch Accuracy"]),
-        "raw_chroma_accuracy": float(scores["Raw Chroma Accuracy"]),
-        "overall_accuracy": float(scores["Overall Accuracy"]),
-        "voicing_recall": float(scores["Voicing Recall"]),
-        "voicing_false_alarm": float(scores["Voicing False Alarm"]),
-    }
+        ref_v, ref_c, est_v, est_c = melody.to_cent_voicing(
+            np.asarray(ref_times, float), np.asarray(ref_f0, float),
+            np.asarray(est_times, float), np.asarray(est_f0, float))
+        if keep is not None:
+            keep = np.asarray(keep, dtype=bool)
+            # mir_eval puts a frame at t = 0 in front of a reference that starts later.
+            extra = len(ref_v) - len(keep)
+            if extra > 0:
+                keep = np.concatenate([np.full(extra, keep[0] if keep.size else True), keep])
+            keep = keep[:len(ref_v)]
+            ref_v, ref_c, est_v, est_c = ref_v[keep], ref_c[keep], est_v[keep], est_c[keep]
+        recall, false_alarm = melody.voicing_measures(ref_v, est_v)
+        return {
+            "raw_pitch_accuracy": float(melody.raw_pitch_accuracy(ref_v, ref_c, est_v, est_c)),
+            "raw_chroma_accuracy": float(melody.raw_chroma_accuracy(ref_v, ref_c, est_v, est_c)),
+            "overall_accuracy": float(melody.overall_accuracy(ref_v, ref_c, est_v, est_c)),
+            "voicing_recall": float(recall),
+            "voicing_false_alarm": float(false_alarm),
+        }
 
 
 def interpolate_f0(times: np.ndarray, f0_hz: np.ndarray, new_times: np.ndarray) -> np.ndarray:

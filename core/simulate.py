@@ -1,22 +1,32 @@
 """``isolde simulate``: the correction simulation of Nakano et al. (IUI 2020, Fig. 4).
 
-For every song of a dataset's validation split and every share ``p`` (in %), a perfect user is
-simulated: the first ``p`` % of the song (by time) has its F0 corrected to the reference. The
-network is adapted to those corrections (:mod:`core.adapt`), the song is separated at the model
-rate (16 kHz) with the corrections imposed, and the result is scored:
+For every song of a dataset's validation split, a perfect user is simulated in two protocols:
+
+- **first P %** (the paper's): for every share ``p`` (in %), the first ``p`` % of the song (by
+  time) has its F0 corrected to the reference;
+- **worst first** (``--budgets``): for every budget of ``b`` seconds, the user corrects the base
+  network's worst errors first: stretches of frames whose F0 is off by more than 50 cents or
+  wrongly voiced, longest first, until ``b`` seconds are corrected.
+
+The network is adapted to those corrections (:mod:`core.adapt`), the song is separated at the
+model rate (16 kHz) with the corrections imposed, and the result is scored:
 
 - vocal SDR (BSS Eval v3 by :func:`core.metrics.bss_sdr`, or the plain SNR-style SDR with
-  ``--fast-sdr``) on the whole song and on the uncorrected remainder;
+  ``--fast-sdr``) on the whole song and on the part nobody corrected (``sdr_rest``), and the
+  base network's SDR on that same part (``sdr_rest_base``), so that each row says, paired per
+  clip, what the update did to what nobody touched (``sdr_rest_gain``);
 - mir_eval's melody metrics of the F0 the user would see (corrected frames as corrected, the rest
   as the adapted network estimates it), on the whole song and on the remainder. On the whole song
   the corrected part is right by construction; the remainder shows what the adaptation taught the
   network about the parts nobody corrected.
 
     isolde simulate --dataset mir1k:PATH [--model FILE] [--shares 0,25,50,75,100] [--steps N]
-                    [--limit N] [--out DIR] [--device auto|cpu|cuda] [--fast-sdr] [--unadapted]
+                    [--budgets 5,15,30,60] [--limit N] [--out DIR] [--device auto|cpu|cuda]
+                    [--fast-sdr] [--unadapted]
 
-Writes ``simulation.csv`` (one row per clip, share and mode), ``simulation_summary.csv`` (medians)
-and ``simulation.png`` (median SDR and raw pitch accuracy against the share corrected) into
+Writes ``simulation.csv`` (one row per clip, protocol, amount and mode),
+``simulation_summary.csv`` (medians, and for the untouched part the mean and median paired gain
+and how many clips lost more than 0.5 dB) and ``simulation.png`` (median SDR and raw pitch accuracy against the share corrected) into
 ``--out``, and prints the summary table. ``--unadapted`` adds the "imposed" mode: the same
 corrections imposed on the separation without fine-tuning, to show what the fine-tuning adds.
 """
@@ -40,15 +50,21 @@ from .adapt import DEFAULT_ADAPT_STEPS, AdaptConfig, adapt_iter
 from .corrections import FILL_STEP_SECONDS, Corrections
 from .errors import IsoldeError
 from .fileio import write_text_atomic
+from .confidence import wrong_frames
 from .metrics import MELODY_KEYS, bss_sdr, interpolate_f0, melody_metrics, snr_sdr
 from .progress import Job, Progress, run_with_bar, scaled
 
 #: Metric columns of a result row, in table order.
-SDR_KEYS = ("sdr", "sdr_rest")
+SDR_KEYS = ("sdr", "sdr_rest", "sdr_rest_base", "sdr_rest_gain")
 METRIC_KEYS = SDR_KEYS + MELODY_KEYS + tuple(f"{k}_rest" for k in MELODY_KEYS)
 #: The remainder must be at least this long (s) to be scored.
 MIN_REST_SECONDS = 0.5
 MODES = ("adapted", "imposed")
+PROTOCOLS = ("first", "worst")
+#: A clip whose untouched part lost more than this (dB) counts as made worse.
+WORSE_DB = 0.5
+#: Wrong stretches closer than this (s) are one stretch for the worst-first user.
+MERGE_GAP_SECONDS = 0.1
 
 
 @dataclass
@@ -65,6 +81,7 @@ class SimulationConfig:
     fast_sdr: bool = False
     unadapted: bool = False
     seed: int = 0
+    budgets: tuple = ()
     modes: tuple = field(init=False)
 
     def __post_init__(self):
@@ -85,6 +102,58 @@ def reference_corrections(f0_times: np.ndarray, f0_hz: np.ndarray,
         return Corrections()
     grid = np.arange(0.0, cut_seconds + 1e-9, FILL_STEP_SECONDS)
     return Corrections(grid, interpolate_f0(f0_times, f0_hz, grid))
+
+
+def worst_first_spans(wrong: np.ndarray, frame_times: np.ndarray,
+                      budget_seconds: float) -> list[tuple[float, float]]:
+    """What a user who fixes the worst errors first corrects with ``budget_seconds`` to spend.
+
+    wrong : bool (n_frames,), the base network's wrong frames (:func:`core.confidence.wrong_frames`)
+    frame_times : (n_frames,) s. Stretches of wrong frames (merged across gaps shorter than
+    :data:`MERGE_GAP_SECONDS`) are taken longest first; the last one is cut to the budget.
+    Returns sorted (start, stop) spans in seconds.
+    """
+    from .pitch import _runs
+
+    wrong = np.asarray(wrong, dtype=bool)
+    if not wrong.any() or budget_seconds <= 0:
+        return []
+    hop = float(frame_times[1] - frame_times[0]) if len(frame_times) > 1 else spectral.HOP_SECONDS
+    runs = [(a, b) for a, b, value in _runs(wrong) if value]
+    merged = [runs[0]]
+    for a, b in runs[1:]:
+        if (a - merged[-1][1]) * hop < MERGE_GAP_SECONDS:
+            merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+    spans, left = [], float(budget_seconds)
+    for a, b in sorted(merged, key=lambda r: r[0] - r[1]):
+        if left <= 1e-6:
+            break
+        start = float(frame_times[a]) - hop / 2
+        stop = min(float(frame_times[b - 1]) + hop / 2, start + left)
+        spans.append((max(start, 0.0), stop))
+        left -= stop - start
+    return sorted(spans)
+
+
+def span_corrections(f0_times: np.ndarray, f0_hz: np.ndarray,
+                     spans: list[tuple[float, float]]) -> Corrections:
+    """A perfect user's corrections of each (start, stop) span: the reference F0 on a 10 ms grid."""
+    if not spans:
+        return Corrections()
+    grids = [np.arange(lo, hi + 1e-9, FILL_STEP_SECONDS) for lo, hi in spans]
+    grid = np.concatenate(grids)
+    return Corrections(grid, interpolate_f0(f0_times, f0_hz, grid))
+
+
+def _outside(times: np.ndarray, spans: list[tuple[float, float]]) -> np.ndarray:
+    """bool (len(times),): True where a time lies in none of the spans."""
+    times = np.asarray(times, dtype=np.float64)
+    inside = np.zeros(len(times), dtype=bool)
+    for lo, hi in spans:
+        inside |= (times >= lo) & (times <= hi)
+    return ~inside
 
 
 def separate_at_model_rate(model, mixture16: np.ndarray, corrections: Corrections,
@@ -116,12 +185,14 @@ def _sdr(reference, accompaniment, estimate, est_accompaniment, fast: bool) -> f
         return math.nan
 
 
-def _melody(ref_times, ref_f0, est_times, est_f0, suffix: str = "") -> dict[str, float]:
+def _melody(ref_times, ref_f0, est_times, est_f0, suffix: str = "",
+            keep: np.ndarray | None = None) -> dict[str, float]:
     nan = {f"{k}{suffix}": math.nan for k in MELODY_KEYS}
     if len(ref_times) < 2 or len(est_times) < 2:
         return nan
-    scores = melody_metrics(ref_times, ref_f0, est_times, est_f0)
-    if not np.any(np.asarray(ref_f0) > 0):
+    scores = melody_metrics(ref_times, ref_f0, est_times, est_f0, keep=keep)
+    scored = np.asarray(ref_f0) if keep is None else np.asarray(ref_f0)[np.asarray(keep, bool)]
+    if not np.any(scored > 0):
         # No voiced reference frame: only the voicing of unvoiced frames can be judged.
         keep = {"overall_accuracy", "voicing_false_alarm"}
         return {f"{k}{suffix}": (v if k in keep else math.nan) for k, v in scores.items()}
@@ -129,27 +200,34 @@ def _melody(ref_times, ref_f0, est_times, est_f0, suffix: str = "") -> dict[str,
 
 
 def score_song(track, vocals16: np.ndarray, accompaniment16: np.ndarray, est_vocals: np.ndarray,
-               est_f0: np.ndarray, cut_seconds: float, *, fast_sdr: bool) -> dict[str, float]:
-    """SDR and melody metrics on the whole song and on ``[cut_seconds, end)``.
+               est_f0: np.ndarray, spans: list[tuple[float, float]], *, fast_sdr: bool,
+               base_vocals: np.ndarray | None = None) -> dict[str, float]:
+    """SDR and melody metrics on the whole song and on the part outside the corrected ``spans``.
 
-    vocals16, accompaniment16, est_vocals : (n,) at 16 kHz; est_f0 : (n_frames,) Hz per model frame
+    vocals16, accompaniment16, est_vocals, base_vocals : (n,) at 16 kHz (``base_vocals``: the
+    base network's estimate, scored on the same untouched part); est_f0 : (n_frames,) Hz per model
+    frame; spans : corrected (start, stop) in seconds. The untouched part, when it is not one
+    stretch, is scored as its stretches joined end to end.
     """
     mixture = vocals16 + accompaniment16
     est_acc = mixture - est_vocals
     row = {"sdr": _sdr(vocals16, accompaniment16, est_vocals, est_acc, fast_sdr)}
     rate = spectral.MODEL_SAMPLE_RATE
-    cut = int(round(cut_seconds * rate))
-    if len(mixture) - cut >= MIN_REST_SECONDS * rate:
-        row["sdr_rest"] = _sdr(vocals16[cut:], accompaniment16[cut:], est_vocals[cut:],
-                               est_acc[cut:], fast_sdr)
-    else:
-        row["sdr_rest"] = math.nan
+    rest = _outside(np.arange(len(mixture)) / rate, spans)
+    row.update({k: math.nan for k in SDR_KEYS[1:]})
+    if rest.sum() >= MIN_REST_SECONDS * rate:
+        row["sdr_rest"] = _sdr(vocals16[rest], accompaniment16[rest], est_vocals[rest],
+                               est_acc[rest], fast_sdr)
+        if base_vocals is not None:
+            row["sdr_rest_base"] = _sdr(vocals16[rest], accompaniment16[rest], base_vocals[rest],
+                                        mixture[rest] - base_vocals[rest], fast_sdr)
+            row["sdr_rest_gain"] = row["sdr_rest"] - row["sdr_rest_base"]
     est_times = spectral.frame_times(len(est_f0))
     ref_times, ref_f0 = np.asarray(track.f0_times), np.asarray(track.f0_hz)
     row.update(_melody(ref_times, ref_f0, est_times, est_f0))
-    if len(mixture) - cut >= MIN_REST_SECONDS * rate:
-        r, e = ref_times >= cut_seconds, est_times >= cut_seconds
-        row.update(_melody(ref_times[r], ref_f0[r], est_times[e], est_f0[e], "_rest"))
+    keep = _outside(ref_times, spans)
+    if rest.sum() >= MIN_REST_SECONDS * rate and keep.sum() >= 2:
+        row.update(_melody(ref_times, ref_f0, est_times, est_f0, "_rest", keep=keep))
     else:
         row.update({f"{k}_rest": math.nan for k in MELODY_KEYS})
     return row
@@ -193,56 +271,96 @@ def simulate_iter(config: SimulationConfig, model=None) -> Job[list[dict]]:
     dataset = _validation_split(config.dataset)
     indices = _spread(len(dataset), config.limit)
     shares = sorted(float(s) for s in config.shares)
-    jobs = [(i, s, m) for i in indices for s in shares for m in config.modes
-            if not (s <= 0 and m != "adapted")]
+    budgets = sorted(float(b) for b in config.budgets)
+    plans_per_clip = len(shares) + len(budgets)
+    n_jobs = len(indices) * (1 + plans_per_clip * len(config.modes))
     rows: list[dict] = []
     done = 0
+
+    def step(label):
+        return done / n_jobs, (done + 1) / n_jobs, label
+
     for index in indices:
         track = dataset.load(index)
         pooled = pool_track(track)
         mixture = pooled.vocals + pooled.accompaniment
         duration = len(mixture) / spectral.MODEL_SAMPLE_RATE
-        for share in shares:
-            cut = duration * share / 100.0
-            corrections = reference_corrections(track.f0_times, track.f0_hz, cut)
+        lo, hi, label = step(f"{track.name} base")
+        yield Progress("simulating", lo, label)
+        base_vocals, base_f0 = yield from scaled(
+            separate_at_model_rate(model, mixture, Corrections(), device), lo, hi)
+        done += 1
+        plans = [("first", share, [(0.0, duration * share / 100.0)] if share > 0 else [])
+                 for share in shares]
+        if budgets:
+            frame_times = spectral.frame_times(len(base_f0))
+            wrong = wrong_frames(interpolate_f0(track.f0_times, track.f0_hz, frame_times), base_f0)
+            plans += [("worst", budget, worst_first_spans(wrong, frame_times, budget))
+                      for budget in budgets]
+        for protocol, amount, spans in plans:
+            corrections = (reference_corrections(track.f0_times, track.f0_hz, spans[0][1])
+                           if protocol == "first" and spans
+                           else span_corrections(track.f0_times, track.f0_hz, spans))
+            corrected_seconds = float(sum(b - a for a, b in spans))
             for mode in config.modes:
-                if share <= 0 and mode != "adapted":
-                    continue  # nothing corrected: the same as the adapted row, added below
-                lo, hi = done / len(jobs), (done + 1) / len(jobs)
-                label = f"{track.name} {share:g}% {mode}"
+                lo, hi, label = step(f"{track.name} {protocol} {amount:g} {mode}")
+                done += 1
                 yield Progress("simulating", lo, label)
                 started = time.perf_counter()
-                steps = config.steps if mode == "adapted" else 0
-                adapted = yield from scaled(adapt_iter(
-                    model, mixture, corrections, device=device,
-                    config=AdaptConfig(steps=steps, seed=config.seed)), lo, lo + 0.6 * (hi - lo))
-                adapt_seconds = time.perf_counter() - started
-                est_vocals, est_f0 = yield from scaled(
-                    separate_at_model_rate(adapted, mixture, corrections, device),
-                    lo + 0.6 * (hi - lo), hi)
-                row = {"clip": track.name, "share": share, "mode": mode,
-                       "adapt_seconds": round(adapt_seconds, 3)}
+                if corrections.is_empty:
+                    # Nothing corrected: the base network's result, whatever the mode.
+                    est_vocals, est_f0 = base_vocals, base_f0
+                else:
+                    steps = config.steps if mode == "adapted" else 0
+                    adapted = yield from scaled(adapt_iter(
+                        model, mixture, corrections, device=device,
+                        config=AdaptConfig(steps=steps, seed=config.seed)),
+                        lo, lo + 0.6 * (hi - lo))
+                    est_vocals, est_f0 = yield from scaled(
+                        separate_at_model_rate(adapted, mixture, corrections, device),
+                        lo + 0.6 * (hi - lo), hi)
+                row = {"clip": track.name, "protocol": protocol,
+                       "share": amount if protocol == "first" else math.nan,
+                       "budget_seconds": amount if protocol == "worst" else math.nan,
+                       "corrected_seconds": round(corrected_seconds, 3), "mode": mode,
+                       "adapt_seconds": round(time.perf_counter() - started, 3)}
                 row.update(score_song(track, pooled.vocals, pooled.accompaniment, est_vocals,
-                                      est_f0, cut, fast_sdr=config.fast_sdr))
+                                      est_f0, spans, fast_sdr=config.fast_sdr,
+                                      base_vocals=base_vocals))
                 rows.append(row)
-                if share <= 0:
-                    rows += [{**row, "mode": m} for m in config.modes if m != "adapted"]
-                done += 1
                 yield Progress("simulating", hi, label)
     return rows
 
 
+def _amount(row: dict) -> float:
+    return float(row["share"] if row.get("protocol", "first") == "first" else row["budget_seconds"])
+
+
 def summarise(rows: list[dict]) -> list[dict]:
-    """Median of every metric per (mode, share), NaNs ignored, with the number of clips."""
+    """Per (protocol, mode, amount): the median of every metric (NaNs ignored), the number of
+    clips, the mean corrected time, and for the untouched part the mean and median paired gain
+    over the base network and how many clips lost more than :data:`WORSE_DB`."""
     out = []
-    keys = sorted({(r["mode"], float(r["share"])) for r in rows},
-                  key=lambda k: (MODES.index(k[0]) if k[0] in MODES else 99, k[1]))
-    for mode, share in keys:
-        group = [r for r in rows if r["mode"] == mode and float(r["share"]) == share]
-        summary = {"mode": mode, "share": share, "clips": len(group)}
+    keys = sorted({(r.get("protocol", "first"), r["mode"], _amount(r)) for r in rows},
+                  key=lambda k: (PROTOCOLS.index(k[0]) if k[0] in PROTOCOLS else 9,
+                                 MODES.index(k[1]) if k[1] in MODES else 99, k[2]))
+    for protocol, mode, amount in keys:
+        group = [r for r in rows if r.get("protocol", "first") == protocol
+                 and r["mode"] == mode and _amount(r) == amount]
+        summary = {"protocol": protocol, "mode": mode,
+                   "share": amount if protocol == "first" else math.nan,
+                   "budget_seconds": amount if protocol == "worst" else math.nan,
+                   "clips": len(group),
+                   "corrected_seconds": float(np.mean([r.get("corrected_seconds", 0.0)
+                                                       for r in group]))}
         for k in METRIC_KEYS:
             values = np.array([r[k] for r in group], dtype=np.float64)
             summary[k] = float(np.nanmedian(values)) if np.isfinite(values).any() else math.nan
+        gains = np.array([r.get("sdr_rest_gain", math.nan) for r in group], dtype=np.float64)
+        gains = gains[np.isfinite(gains)]
+        summary["sdr_rest_gain_mean"] = float(gains.mean()) if gains.size else math.nan
+        summary["clips_rest_worse"] = int((gains < -WORSE_DB).sum())
+        summary["clips_rest_scored"] = int(gains.size)
         out.append(summary)
     return out
 
@@ -260,15 +378,22 @@ def _csv_text(rows: list[dict], fields: list[str]) -> str:
 
 
 def format_table(summary: list[dict], sdr_name: str) -> str:
-    """The summary as a fixed-width text table (SDR in dB, accuracies in %)."""
-    head = (f"{'mode':<8} {'share%':>6} {'clips':>5} {sdr_name:>8} {sdr_name + ' rest':>12} "
+    """The summary as a fixed-width text table (SDR in dB, accuracies in %). "gain" is the paired
+    change of the untouched part over the base network (mean / median, clips worse by 0.5 dB)."""
+    head = (f"{'protocol':<8} {'mode':<8} {'amount':>7} {'corr s':>6} {'clips':>5} "
+            f"{sdr_name:>6} {'rest':>6} {'gain mean/med':>14} {'worse':>6} "
             f"{'RPA':>6} {'RPA rest':>8} {'OA':>6} {'OA rest':>8}")
     lines = [head, "-" * len(head)]
     pct = lambda v: "   -" if not np.isfinite(v) else f"{100 * v:.1f}"  # noqa: E731
     db = lambda v: "   -" if not np.isfinite(v) else f"{v:.2f}"  # noqa: E731
     for s in summary:
-        lines.append(f"{s['mode']:<8} {s['share']:>6g} {s['clips']:>5d} {db(s['sdr']):>8} "
-                     f"{db(s['sdr_rest']):>12} {pct(s['raw_pitch_accuracy']):>6} "
+        amount = f"{s['share']:g}%" if s["protocol"] == "first" else f"{s['budget_seconds']:g}s"
+        gain = f"{db(s['sdr_rest_gain_mean'])}/{db(s['sdr_rest_gain'])}"
+        worse = f"{s['clips_rest_worse']}/{s['clips_rest_scored']}"
+        lines.append(f"{s['protocol']:<8} {s['mode']:<8} {amount:>7} "
+                     f"{s['corrected_seconds']:>6.1f} {s['clips']:>5d} {db(s['sdr']):>6} "
+                     f"{db(s['sdr_rest']):>6} {gain:>14} {worse:>6} "
+                     f"{pct(s['raw_pitch_accuracy']):>6} "
                      f"{pct(s['raw_pitch_accuracy_rest']):>8} {pct(s['overall_accuracy']):>6} "
                      f"{pct(s['overall_accuracy_rest']):>8}")
     return "\n".join(lines)
@@ -276,19 +401,23 @@ def format_table(summary: list[dict], sdr_name: str) -> str:
 
 def plot_summary(summary: list[dict], png: Path, sdr_name: str) -> Path:
     """Like the paper's Figure 4: median vocal SDR and raw pitch accuracy against the share
-    corrected, on the whole song and on the uncorrected rest."""
+    corrected, on the whole song and on the uncorrected rest; with worst-first budgets, a third
+    panel: the whole song's SDR and the untouched part's paired gain against the seconds
+    corrected, for both protocols."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    first = [s for s in summary if s["protocol"] == "first"]
+    worst = [s for s in summary if s["protocol"] == "worst"]
+    fig, axes = plt.subplots(1, 3 if worst else 2, figsize=(15 if worst else 10, 3.8))
     styles = {"adapted": "-", "imposed": "--"}
     # Colour = where it is measured, line style = mode.
     series = (("sdr", "raw_pitch_accuracy", "whole song", "o", "C0"),
               ("sdr_rest", "raw_pitch_accuracy_rest", "uncorrected rest", "s", "C1"))
-    for mode in dict.fromkeys(s["mode"] for s in summary):
-        group = [s for s in summary if s["mode"] == mode]
+    for mode in dict.fromkeys(s["mode"] for s in first):
+        group = [s for s in first if s["mode"] == mode]
         x = [s["share"] for s in group]
         style = styles.get(mode, ":")
         for sdr_key, rpa_key, where, marker, colour in series:
@@ -298,8 +427,20 @@ def plot_summary(summary: list[dict], png: Path, sdr_name: str) -> Path:
                          label=f"{mode}: {where}")
     axes[0].set_ylabel(f"median vocal {sdr_name} (dB)")
     axes[1].set_ylabel("median raw pitch accuracy (%)")
-    for ax in axes:
+    for ax in axes[:2]:
         ax.set_xlabel("share of the F0 corrected (%)")
+    if worst:
+        for protocol, group, colour in (("first P %", first, "C0"), ("worst first", worst, "C3")):
+            group = [s for s in group if s["mode"] == "adapted"]
+            x = [s["corrected_seconds"] for s in group]
+            axes[2].plot(x, [s["sdr"] for s in group], "o-", color=colour,
+                         label=f"{protocol}: whole song")
+            axes[2].plot(x, [s["sdr_rest_gain"] for s in group], "s--", color=colour,
+                         label=f"{protocol}: untouched part, median gain")
+        axes[2].axhline(0.0, color="grey", lw=0.8)
+        axes[2].set_xlabel("seconds of F0 corrected (mean per clip)")
+        axes[2].set_ylabel(f"{sdr_name} / gain (dB)")
+    for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
@@ -317,8 +458,10 @@ def plot_summary(summary: list[dict], png: Path, sdr_name: str) -> Path:
 
 def write_results(rows: list[dict], out: Path, sdr_name: str) -> tuple[list[dict], list[Path]]:
     summary = summarise(rows)
-    clip_fields = ["clip", "share", "mode", "adapt_seconds", *METRIC_KEYS]
-    summary_fields = ["mode", "share", "clips", *METRIC_KEYS]
+    clip_fields = ["clip", "protocol", "share", "budget_seconds", "corrected_seconds", "mode",
+                   "adapt_seconds", *METRIC_KEYS]
+    summary_fields = ["protocol", "mode", "share", "budget_seconds", "clips", "corrected_seconds",
+                      *METRIC_KEYS, "sdr_rest_gain_mean", "clips_rest_worse", "clips_rest_scored"]
     paths = [out / "simulation.csv", out / "simulation_summary.csv", out / "simulation.png"]
     write_text_atomic(paths[0], _csv_text(rows, clip_fields))
     write_text_atomic(paths[1], _csv_text(summary, summary_fields))
@@ -339,6 +482,17 @@ def _parse_shares(text: str) -> tuple:
     return tuple(sorted(set(shares)))
 
 
+def _parse_budgets(text: str) -> tuple:
+    try:
+        budgets = tuple(float(b) for b in text.split(",") if b.strip())
+    except ValueError:
+        raise IsoldeError(f"--budgets takes seconds separated by commas, e.g. 5,15,30 "
+                          f"(got {text!r})") from None
+    if any(not (0 < b < 1e6) for b in budgets):
+        raise IsoldeError(f"--budgets must be positive numbers of seconds (got {text!r})")
+    return tuple(sorted(set(budgets)))
+
+
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, metavar="KIND:PATH",
                         help="a dataset with reference F0: mir1k:PATH, produced:PATH, musdb:PATH, medleydb:PATH")
@@ -355,6 +509,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="plain SDR instead of BSS Eval v3 (much faster)")
     parser.add_argument("--unadapted", action="store_true",
                         help="also score the corrections imposed without fine-tuning")
+    parser.add_argument("--budgets", default="",
+                        help="also simulate a user who corrects the worst errors first, with "
+                             "these seconds of corrections, e.g. 5,15,30,60")
     parser.add_argument("--seed", type=int, default=0)
 
 
@@ -368,7 +525,8 @@ def command(args: argparse.Namespace) -> int:
     config = SimulationConfig(dataset=args.dataset, model=args.model,
                               shares=_parse_shares(args.shares), steps=args.steps,
                               limit=args.limit, out=args.out, device=args.device,
-                              fast_sdr=args.fast_sdr, unadapted=args.unadapted, seed=args.seed)
+                              fast_sdr=args.fast_sdr, unadapted=args.unadapted, seed=args.seed,
+                              budgets=_parse_budgets(args.budgets))
     out = check_output_folder(config.out)
     rows = run_with_bar(simulate_iter(config), description="simulate")
     if not rows:
@@ -380,6 +538,7 @@ def command(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["SimulationConfig", "reference_corrections", "separate_at_model_rate", "score_song",
+__all__ = ["SimulationConfig", "reference_corrections", "worst_first_spans", "span_corrections",
+           "separate_at_model_rate", "score_song",
            "simulate_iter", "summarise", "format_table", "plot_summary", "write_results",
            "configure_parser", "command"]

@@ -130,3 +130,51 @@ def test_reference_corrections_cover_the_first_share():
     assert voiced.sum() > 0.7 * len(grid)
     assert np.allclose(got[voiced], expected[voiced], rtol=2e-3)
     assert reference_corrections(times, f0, 0.0).is_empty
+
+
+def test_worst_first_user_takes_the_longest_wrong_stretches_first():
+    from core.simulate import span_corrections, worst_first_spans
+
+    times = np.arange(200) * 0.016
+    wrong = np.zeros(200, bool)
+    wrong[10:20] = True        # 0.16 s
+    wrong[50:110] = True       # 0.96 s, the longest
+    wrong[112:115] = True      # 2 frames after it: the same stretch
+    wrong[150:170] = True      # 0.32 s
+    spans = worst_first_spans(wrong, times, 1.2)
+    assert len(spans) == 2
+    (a0, b0), (a1, b1) = spans
+    assert a0 == pytest.approx(times[50] - 0.008) and b0 == pytest.approx(times[114] + 0.008)
+    assert a1 == pytest.approx(times[150] - 0.008)
+    assert sum(b - a for a, b in spans) == pytest.approx(1.2)  # the last stretch cut to the budget
+    assert worst_first_spans(np.zeros(5, bool), times[:5], 10) == []
+    ref_t = np.arange(0, 3.2, 0.01)
+    corrections = span_corrections(ref_t, np.full(len(ref_t), 220.0), spans)
+    assert len(corrections.spans()) == 2
+
+
+def test_simulation_worst_first_reports_the_untouched_part_paired(tmp_path, capsys, fake_mir1k,
+                                                                   tiny_model_file):
+    out = tmp_path / "sim"
+    code, stdout, err = _simulate(capsys, "--dataset", f"mir1k:{fake_mir1k}", "--model",
+                                  tiny_model_file, "--shares", "0,50", "--budgets", "0.5,1",
+                                  "--steps", "1", "--limit", "2", "--out", out, "--device", "cpu",
+                                  "--fast-sdr")
+    assert code == 0, err
+    rows = _rows(out / "simulation.csv")
+    worst = [r for r in rows if r["protocol"] == "worst"]
+    assert len(worst) == 2 * 2
+    for r in worst:
+        assert float(r["corrected_seconds"]) <= float(r["budget_seconds"]) + 1e-6
+        if float(r["corrected_seconds"]) > 0:
+            gain = float(r["sdr_rest"]) - float(r["sdr_rest_base"])
+            assert float(r["sdr_rest_gain"]) == pytest.approx(gain, abs=1e-3)
+    # With nothing corrected the result is the base network's: no change on the untouched part.
+    (zero,) = {r["sdr_rest_gain"] for r in rows if r["protocol"] == "first" and float(r["share"]) == 0}
+    assert float(zero) == 0.0
+    summary = _rows(out / "simulation_summary.csv")
+    assert [(r["protocol"], r["budget_seconds"]) for r in summary][-2:] == [
+        ("worst", "0.5000"), ("worst", "1.0000")]
+    assert {"sdr_rest_gain_mean", "clips_rest_worse"} <= set(summary[0])
+    assert "gain mean/med" in stdout and "worst" in stdout
+    assert (out / "simulation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

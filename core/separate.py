@@ -39,6 +39,7 @@ class ModelAnalysis:
 
     vocal_mask: np.ndarray
     f0_saliency: np.ndarray | None
+    _decoded: list = field(default_factory=list, repr=False, compare=False)
 
     @property
     def n_frames(self) -> int:
@@ -52,7 +53,12 @@ class ModelAnalysis:
         """The decoded trajectory (n_frames,) in Hz, 0 = unvoiced (all 0 without an F0 model)."""
         if self.f0_saliency is None:
             return np.zeros(self.n_frames)
-        return pitch.saliency_to_f0(self.f0_saliency, threshold=threshold)
+        # The contour decoding takes about 0.5 s on a 4-minute song: decode once per saliency.
+        cached = self._decoded
+        if not (cached and cached[0] is self.f0_saliency and cached[1] == threshold):
+            self._decoded = cached = [self.f0_saliency, threshold,
+                                      pitch.saliency_to_f0(self.f0_saliency, threshold=threshold)]
+        return cached[2].copy()
 
 
 @dataclass

@@ -10,7 +10,7 @@ SYSTEM_STAMP := $(VENV)/.isolde-system-packages
 DEB_PACKAGES := libportaudio2 libasound2-plugins xvfb xauth desktop-file-utils appstream \
 	libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 \
 	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 \
-	libxcb-randr0 libxcb-render-util0 libxcb-image0
+	libxcb-randr0 libxcb-render-util0 libxcb-image0 fluidsynth fluid-soundfont-gm
 
 export QT_API := pyside6
 

@@ -63,9 +63,10 @@ def model_magnitude(samples: np.ndarray | torch.Tensor) -> torch.Tensor:
 
 
 #: Level (dBFS, RMS of the 16 kHz mono signal over its sounding frames) the networks hear every
-#: song at: about MIR-1K's own level (median -15.5 dBFS). Without this the shipped model lost up
-#: to 5 dB of vocal SDR on produced excerpts stored 10 dB quieter than that (fast SDR, median
-#: 3.3 dB at their own -26 dBFS, 4.3 dB at -20, 4.2 at -14), and songs come at any level.
+#: song at: about MIR-1K's own level (median -15.5 dBFS). The shipped model heard the produced
+#: dev set's excerpts (stored at -26 dBFS) best between -20 and -14 dBFS (median fast SDR 3.3 dB
+#: as stored, 3.9 at +6 dB, 3.5 at +12, 1.1 at -6; docs/research-notes.md), and songs come at
+#: any level.
 REFERENCE_LEVEL_DBFS = -16.0
 #: Frames more than this far (dB) below the song's mean frame power do not count towards its
 #: level (silence and fades would otherwise make a sparse song sound quiet).

@@ -5,7 +5,8 @@ from types import SimpleNamespace
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QComboBox, QToolBar
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import QComboBox, QLabel, QToolBar
 
 from core.view_state import LISTEN_MODES
 
@@ -51,6 +52,9 @@ def build_actions(w) -> SimpleNamespace:
     a.pen.setChecked(True)
     a.snap = _action(w, "&Snap to semitones", lambda on: w.session.set_view_options(
         snap_to_semitones=bool(on)), "S", checkable=True)
+    a.snap_beats = _action(w, "Snap to &beats", lambda on: w.session.set_view_options(
+        snap_to_beats=bool(on)), "Shift+S", checkable=True,
+        tip="Drawn, deleted and selected stretches start and end on the nearest beats")
     a.octave_up = _action(w, "Octave &up", lambda: w.shift_selection(+1), "PgUp",
                           tip="Move the selected melody an octave up")
     a.octave_down = _action(w, "Octave &down", lambda: w.shift_selection(-1), "PgDown",
@@ -62,6 +66,8 @@ def build_actions(w) -> SimpleNamespace:
     a.zoom_out = _action(w, "Zoom &out", lambda: w.time_axis.zoom(2.0), "Ctrl+-")
     a.zoom_all = _action(w, "&Whole song", lambda: w.time_axis.set_range(0, w.time_axis.duration),
                          "Ctrl+0")
+    a.fit_pitch = _action(w, "&Fit pitch to the melody", w.fit_pitch, "Shift+F",
+                          tip="Show the pitch range the melody spans")
     a.follow = _action(w, "&Follow playhead", lambda on: w.session.set_view_options(
         follow_playhead=bool(on)), "F", checkable=True)
     a.show_accompaniment = _action(w, "Show &accompaniment", lambda on: w.session.set_view_options(
@@ -70,6 +76,8 @@ def build_actions(w) -> SimpleNamespace:
         background="saliency" if on else "spectrogram"), checkable=True,
         tip="Show the network's F0 saliency instead of the mixture's spectrogram")
 
+    a.mixer = _action(w, "&Mixer", w.show_mixer, "M", checkable=True,
+                      tip="Playback levels of the mixture, vocal, accompaniment and sine guide")
     a.play = _action(w, "&Play / pause", w.playback.toggle, "Space")
     a.loop = _action(w, "&Loop selection", lambda on: w.session.set_view_options(loop=bool(on)),
                      "L", checkable=True)
@@ -104,15 +112,15 @@ def _build_menus(w, a) -> None:
     for action in (a.save, a.save_as, None, a.import_csv, a.export, None, a.quit):
         file_menu.addSeparator() if action is None else file_menu.addAction(action)
     edit = bar.addMenu("&Edit")
-    for action in (a.undo, a.redo, None, a.pen, a.select, a.snap, None, a.octave_up,
+    for action in (a.undo, a.redo, None, a.pen, a.select, a.snap, a.snap_beats, None, a.octave_up,
                    a.octave_down, a.clear, a.select_none, None, a.settings):
         edit.addSeparator() if action is None else edit.addAction(action)
     view = bar.addMenu("&View")
-    for action in (a.zoom_in, a.zoom_out, a.zoom_all, None, a.follow, a.show_accompaniment,
-                   a.saliency):
+    for action in (a.zoom_in, a.zoom_out, a.zoom_all, a.fit_pitch, None, a.follow,
+                   a.show_accompaniment, a.saliency):
         view.addSeparator() if action is None else view.addAction(action)
     play = bar.addMenu("&Playback")
-    for action in (a.play, a.loop, None, *a.listen.values()):
+    for action in (a.play, a.loop, None, *a.listen.values(), None, a.mixer):
         play.addSeparator() if action is None else play.addAction(action)
     model = bar.addMenu("&Model")
     for action in (a.update_dnn, a.ab, a.undo_update, a.reset_model, None, a.load_model):
@@ -122,7 +130,17 @@ def _build_menus(w, a) -> None:
     help_menu.addAction(a.about)
 
 
+#: Short labels of the toolbar's buttons (the menus keep the full texts).
+TOOLBAR_TEXTS = {"open": "Open", "play": "Play", "loop": "Loop", "follow": "Follow",
+                 "mixer": "Mixer", "pen": "Pen", "select": "Select", "snap": "Semitones",
+                 "snap_beats": "Beats", "octave_up": "Oct +", "octave_down": "Oct -",
+                 "undo": "Undo", "redo": "Redo", "update_dnn": "Update DNN", "ab": "A/B",
+                 "undo_update": "Undo update", "export": "Export"}
+
+
 def _build_toolbar(w, a) -> None:
+    for name, text in TOOLBAR_TEXTS.items():
+        getattr(a, name).setIconText(text)
     toolbar = QToolBar("Main", w)
     toolbar.setObjectName("main-toolbar")
     toolbar.setMovable(False)
@@ -137,6 +155,29 @@ def _build_toolbar(w, a) -> None:
         lambda i: w.session.set_view_options(listen=a.listen_box.itemData(i)))
     a.listen_box.setToolTip("What playback plays")
     toolbar.addWidget(a.listen_box)
-    for action in (None, a.pen, a.select, a.snap, a.octave_up, a.octave_down, None, a.undo,
-                   a.redo, None, a.update_dnn, a.ab, a.undo_update, None, a.export):
+    toolbar.addAction(a.mixer)
+    a.position_label = QLabel()
+    a.position_label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+    a.position_label.setToolTip("Playhead: minutes:seconds, and bar.beat from the beat grid")
+    a.position_label.setMinimumWidth(a.position_label.fontMetrics().horizontalAdvance(
+        "00:00.00  bar 000.0") + 12)
+    toolbar.addSeparator()
+    toolbar.addWidget(a.position_label)
+    for action in (None, a.pen, a.select, a.snap, a.snap_beats, a.octave_up, a.octave_down, None,
+                   a.undo, a.redo):
         toolbar.addSeparator() if action is None else toolbar.addAction(action)
+    # A second row: the network and its results, then (added by the window) the picture's colours.
+    w.addToolBarBreak()
+    second = QToolBar("Model", w)
+    second.setObjectName("model-toolbar")
+    second.setMovable(False)
+    w.addToolBar(second)
+    for action in (a.update_dnn, a.ab):
+        second.addAction(action)
+    a.ab_label = QLabel()
+    a.ab_label.setToolTip("Which result you hear and see: the latest or the previous one (B swaps)")
+    a.ab_label_action = second.addWidget(a.ab_label)  # shows and hides the label there
+    for action in (a.undo_update, None, a.export, None):
+        second.addSeparator() if action is None else second.addAction(action)
+    a.second_toolbar = second
+    a.toolbar = toolbar

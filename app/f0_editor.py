@@ -1,9 +1,12 @@
 """The F0 editor view: background picture, note grid, beats, estimated and corrected F0.
 
 x is time (s) on the shared axis, y is pitch as a MIDI note number (so log frequency). The
-background is the mixture's log spectrogram on the F0 grid or the network's F0 saliency. The
-estimated F0 is drawn thin where the user has not corrected it, the corrected F0 thick; stretches
-marked "no voice" show as a red bar along the bottom. Curves are rebuilt from the session on each
+background is the mixture's log spectrogram on the F0 grid or the network's F0 saliency, in the
+colour map and levels of the view state (automatic levels by default, see
+:mod:`core.picture_levels`). The estimated F0 is drawn thin where the user has not corrected it,
+the corrected F0 thick in another colour; stretches marked "no voice" show as a bar along the
+bottom. Every curve has a dark outline, so it stays readable on any colour of the background.
+Bar numbers run along the top (:class:`~app.bar_axis.BarAxis`). Curves are rebuilt from the session on each
 event and only the visible stretch is handed to pyqtgraph, so a drag costs O(visible frames).
 """
 from __future__ import annotations
@@ -15,17 +18,21 @@ from PySide6.QtGui import QPixmapCache
 from PySide6.QtWidgets import QGraphicsItem
 
 from core import pitch, spectral
+from core.picture_levels import auto_levels
 from core.session import Session
 from core.view_state import MIDI_LIMITS
 
+from .bar_axis import BarAxis
 from .f0_tools import F0ViewBox, GestureController
 from .piano_axis import PianoAxis
+from .theme import COLORMAP_PALETTES
 from .waveform_view import LEFT_AXIS_WIDTH, selection_region, show_selection
 
 #: Frames beyond each side of the visible range kept in the curves (fraction of the span).
 MARGIN = 0.25
-#: Background values (0-1) mapped onto the colour map's ends.
-BACKGROUND_LEVELS = (0.1, 1.4)
+#: Outline drawn under each F0 curve: this much wider than the curve, in this colour.
+OUTLINE_EXTRA_WIDTH = 2
+OUTLINE_COLOUR = (0, 0, 0, 210)
 #: Curves get at most this many points per horizontal pixel (more cannot be seen).
 POINTS_PER_PIXEL = 1
 
@@ -38,7 +45,9 @@ class F0EditorView(pg.PlotWidget):
         self.colours = colours
         self.box = F0ViewBox()
         self.piano = PianoAxis(colours.white_key, colours.black_key)
-        super().__init__(parent=parent, viewBox=self.box, axisItems={"left": self.piano})
+        self.bars = BarAxis()
+        super().__init__(parent=parent, viewBox=self.box,
+                         axisItems={"left": self.piano, "top": self.bars})
         self.setMinimumHeight(200)
         item = self.getPlotItem()
         item.hideButtons()
@@ -46,6 +55,7 @@ class F0EditorView(pg.PlotWidget):
         self.piano.setWidth(LEFT_AXIS_WIDTH)
         self.piano.setGrid(90)
         item.getAxis("bottom").setLabel("time", units="s")
+        item.showAxis("top")
         self.box.setLimits(yMin=MIDI_LIMITS[0], yMax=MIDI_LIMITS[1], minYRange=3.0)
         self.box.setYRange(*session.view.pitch_range, padding=0)
         self.controller = GestureController(session)
@@ -53,18 +63,20 @@ class F0EditorView(pg.PlotWidget):
 
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(-20)
-        self.image.setColorMap(pg.colormap.get(colours.colormap))
         self.addItem(self.image)
         self.beats = pg.PlotCurveItem(pen=pg.mkPen(colours.beat, width=1), connect="pairs")
         self.downbeats = pg.PlotCurveItem(pen=pg.mkPen(colours.downbeat, width=2), connect="pairs")
         for curve in (self.beats, self.downbeats):
             curve.setZValue(-10)
             self.addItem(curve)
-        self.estimated = pg.PlotCurveItem(pen=pg.mkPen(colours.estimated_f0, width=2),
-                                          connect="finite")
-        self.corrected = pg.PlotCurveItem(pen=pg.mkPen(colours.corrected_f0, width=3),
-                                          connect="finite")
-        self.deleted = pg.PlotCurveItem(pen=pg.mkPen(colours.deleted, width=4), connect="finite")
+        def curve(colour, width):
+            return pg.PlotCurveItem(pen=pg.mkPen(colour, width=width), connect="finite",
+                                    shadowPen=pg.mkPen(OUTLINE_COLOUR,
+                                                       width=width + OUTLINE_EXTRA_WIDTH))
+
+        self.estimated = curve(colours.estimated_f0, 2)
+        self.corrected = curve(colours.corrected_f0, 3)
+        self.deleted = curve(colours.deleted, 5)
         for curve in (self.estimated, self.corrected, self.deleted):
             self.addItem(curve)
         # Layers that do not change while the pen moves are kept as device pixmaps: a pen stroke
@@ -73,7 +85,8 @@ class F0EditorView(pg.PlotWidget):
         # Qt's default pixmap cache (10 MB) holds fewer than four full-view layers of a large
         # window; they would evict each other on every frame.
         QPixmapCache.setCacheLimit(max(QPixmapCache.cacheLimit(), 160 * 1024))
-        for layer in (self.image, self.beats, self.downbeats, self.piano, item.getAxis("bottom")):
+        for layer in (self.image, self.beats, self.downbeats, self.piano, self.bars,
+                      item.getAxis("bottom")):
             layer.setCacheMode(cached)
         self.selection = selection_region(colours)
         self.selection.setZValue(-5)
@@ -84,6 +97,8 @@ class F0EditorView(pg.PlotWidget):
 
         self._curves: dict[str, np.ndarray] = {}
         self._picture: np.ndarray | None = None  # the array the background shows
+        self._shown: tuple = (None, None, None)  # (picture, colour map, levels) on screen
+        self._auto: tuple = (None, (0.0, 1.0))  # (picture, its automatic levels)
         self._window = (0, 0)  # frame slice currently handed to the curves
         self._step = 1  # and the stride taken through it
         self._recurve_timer = QTimer(self, singleShot=True, interval=0)
@@ -92,22 +107,43 @@ class F0EditorView(pg.PlotWidget):
         self.box.sigYRangeChanged.connect(self._place_deleted)
 
     # ------------------------------------------------------------------ session -> view
-    def refresh_background(self) -> None:
-        """Show the chosen picture; a no-op when it is already shown (converting a long song's
-        picture for display takes tens of milliseconds)."""
+    def _chosen_picture(self) -> np.ndarray | None:
         session = self.session
-        picture = session.background
         if session.view.background == "saliency" and session.result is not None \
                 and session.result.analysis.f0_saliency is not None:
-            picture = session.result.analysis.f0_saliency
-        if picture is self._picture:
+            return session.result.analysis.f0_saliency
+        return session.background
+
+    def levels(self) -> tuple[float, float]:
+        """(floor, ceiling) of the background on screen: the view state's, or automatic."""
+        if self.session.view.picture_levels is not None:
+            return self.session.view.picture_levels
+        picture = self._chosen_picture()
+        if picture is None:
+            return (0.0, 1.0)
+        if self._auto[0] is not picture:
+            self._auto = (picture, auto_levels(picture))
+        return self._auto[1]
+
+    def refresh_background(self) -> None:
+        """Show the chosen picture in the chosen colour map and levels; a no-op when that is
+        already shown (converting a long song's picture for display takes tens of ms)."""
+        picture = self._chosen_picture()
+        colormap, levels = self.session.view.colormap, self.levels()
+        if picture is self._shown[0] and (colormap, levels) == self._shown[1:]:
+            return
+        if colormap != self._shown[1]:
+            self.image.setColorMap(pg.colormap.get(COLORMAP_PALETTES[colormap]))
+        if picture is self._picture and picture is not None:
+            self.image.setLevels(levels)
+            self._shown = (picture, colormap, levels)
             return
         self._picture = picture
+        self._shown = (picture, colormap, levels)
         if picture is None:
             self.image.clear()
             return
-        # Levels above 1 keep the loudest bins short of white so the F0 curves stay readable.
-        self.image.setImage(picture, levels=BACKGROUND_LEVELS, autoDownsample=True)
+        self.image.setImage(picture, levels=levels, autoDownsample=True)
         hop = spectral.HOP_SECONDS
         bin_midi = 1.0 / pitch.BINS_PER_SEMITONE
         self.image.setRect(QRectF(-0.5 * hop, pitch.FMIN_MIDI - 0.5 * bin_midi,
@@ -115,6 +151,7 @@ class F0EditorView(pg.PlotWidget):
 
     def refresh_beats(self) -> None:
         grid = self.session.beats
+        self.bars.set_grid(grid)
         for curve, times in ((self.beats, None if grid is None else grid.beat_times),
                              (self.downbeats, None if grid is None else grid.downbeat_times)):
             if times is None or len(times) == 0:
@@ -189,6 +226,8 @@ class F0EditorView(pg.PlotWidget):
         """Empty the view for a new song (not ``clear``: PlotWidget binds that to PlotItem.clear)."""
         self.image.clear()
         self._picture = None
+        self._shown = (None, self._shown[1], None)
+        self.bars.set_grid(None)
         self._curves = {}
         for curve in (self.estimated, self.corrected, self.deleted, self.beats, self.downbeats):
             curve.setData([], [])

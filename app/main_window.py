@@ -9,9 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QLabel, QMainWindow, QScrollBar, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QScrollBar, QSplitter,
+                               QVBoxLayout, QWidget)
 
 from core import settings_access
+from core.bars import format_position
 from core.errors import IsoldeError, ModelError
 from core.project import EXTENSION as PROJECT_EXTENSION
 from core.session import Session, adapt_available, describe_device
@@ -20,6 +22,8 @@ from . import file_commands, messages
 from .actions import build_actions
 from .f0_editor import F0EditorView
 from .job_runner import JobRunner
+from .mixer import MixerPanel
+from .picture_controls import PictureControls
 from .playback_controller import PlaybackController
 from .progress_panel import ProgressPanel, format_seconds
 from .session_bridge import SessionBridge
@@ -29,6 +33,15 @@ from .waveform_view import WaveformView
 
 #: Corrections are copied to the recovery file this long (ms) after the last edit.
 AUTOSAVE_DELAY_MS = 1000
+#: Status-bar messages when a job was cancelled (by the user, or by opening another song).
+CANCELLED_MESSAGES = {
+    "update": "Update DNN cancelled: the network and the result are as they were",
+    "analysis": "Analysis cancelled",
+    "reset": "Back to the base model cancelled: nothing was changed",
+    "export": "Export cancelled",
+    "open": "Opening cancelled",
+}
+AB_LABELS = {"latest": "hearing: latest", "previous": "hearing: previous"}
 NO_ADAPT_TIP = ("Update DNN needs core.adapt (fine-tuning on your corrections), "
                 "which this build of Isolde does not include yet")
 
@@ -59,10 +72,13 @@ class MainWindow(QMainWindow):
         self.playback.error.connect(self.show_error)
         self._build_views()
         self.actions_ = build_actions(self)
+        self._build_panels()
         self._build_status_bar()
         self.jobs = JobRunner(self.progress, self.show_error, self)
         self.jobs.job_started.connect(self._update_actions)
         self.jobs.job_finished.connect(self._update_actions)
+        self.jobs.job_finished.connect(self._job_finished)
+        self._fit_after_analysis = False
         self._autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS)
         self._autosave_timer.timeout.connect(self.autosave)
 
@@ -100,6 +116,18 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.scrollbar)
         self.setCentralWidget(central)
 
+    def _build_panels(self) -> None:
+        """The mixer (a dock, hidden until asked for) and the background's colour controls."""
+        self.mixer = MixerPanel(self.session)
+        self.mixer_dock = QDockWidget("Mixer", self)
+        self.mixer_dock.setObjectName("mixer-dock")
+        self.mixer_dock.setWidget(self.mixer)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.mixer_dock)
+        self.mixer_dock.hide()
+        self.mixer_dock.visibilityChanged.connect(self.actions_.mixer.setChecked)
+        self.picture_controls = PictureControls(self.session, self.f0_view.levels)
+        self.actions_.second_toolbar.addWidget(self.picture_controls)
+
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         self.progress = ProgressPanel()
@@ -135,23 +163,28 @@ class MainWindow(QMainWindow):
             self.f0_view.reset()
             self.f0_view.refresh_f0()
             self.length_label.setText(format_seconds(s.duration) if s.audio is not None else "")
+            self._show_position(0.0)
             self.setWindowTitle(f"Isolde - {s.audio.path.name}" if s.audio is not None
                                 and s.audio.path is not None else "Isolde")
         elif name == "analysis":
             self.f0_view.refresh_background()
+            self.picture_controls.refresh()
         elif name == "separation":
             self.vocals_view.set_envelope(s.envelope("vocals"))
             self.accompaniment_view.set_envelope(s.envelope("accompaniment"))
             self.f0_view.refresh_f0()
             self.f0_view.refresh_background()
+            self.picture_controls.refresh()
         elif name == "beats":
             self.f0_view.refresh_beats()
+            self._show_position(self.playback.player.time)
         elif name == "corrections":
             self.f0_view.refresh_f0()
             if s.audio is not None:
                 self._autosave_timer.start()
         elif name == "model":
             self._refresh_model_label()
+            self._refresh_ab_label()
         elif name == "view":
             self._apply_view_state()
         self.playback.on_session(name)
@@ -161,13 +194,16 @@ class MainWindow(QMainWindow):
         v, a = self.session.view, self.actions_
         for view in (self.mixture_view, self.f0_view, self.vocals_view, self.accompaniment_view):
             view.set_selection(v.selection)
-        for action, on in ((a.snap, v.snap_to_semitones), (a.follow, v.follow_playhead),
+        for action, on in ((a.snap, v.snap_to_semitones), (a.snap_beats, v.snap_to_beats),
+                           (a.follow, v.follow_playhead),
                            (a.loop, v.loop), (a.show_accompaniment, v.show_accompaniment),
                            (a.saliency, v.background == "saliency"), (a.listen[v.listen], True)):
             action.setChecked(on)
         a.listen_box.setCurrentIndex(a.listen_box.findData(v.listen))
         self.accompaniment_view.setVisible(v.show_accompaniment)
         self.f0_view.refresh_background()
+        self.picture_controls.refresh()
+        self.mixer.refresh()
         # The saved ranges are applied when they change (opening a project), not on every view
         # event: the user's own zooming must not jump back when, say, the selection changes.
         if v.time_range is not None and self.session.audio is not None:
@@ -186,6 +222,11 @@ class MainWindow(QMainWindow):
         name = s.model_path.stem if s.model_path is not None else "model"
         self.model_label.setText(f"{name} (adapted)" if s.is_adapted else name)
         self.model_label.setToolTip(str(s.model_path))
+
+    def _refresh_ab_label(self) -> None:
+        state = self.session.ab_state
+        self.actions_.ab_label.setText(AB_LABELS.get(state, ""))
+        self.actions_.ab_label_action.setVisible(state is not None)
 
     def _update_actions(self, *_args) -> None:
         s, a = self.session, self.actions_
@@ -208,7 +249,12 @@ class MainWindow(QMainWindow):
             a.update_dnn.setEnabled(s.result is not None and not busy)
             a.update_dnn.setToolTip("Fine-tune the network on your corrections and separate again")
 
+    def _show_position(self, seconds: float) -> None:
+        self.actions_.position_label.setText(
+            format_position(seconds, self.session.beats) if self.session.audio is not None else "")
+
     def _move_playhead(self, seconds: float) -> None:
+        self._show_position(seconds)
         for view in (self.mixture_view, self.f0_view, self.vocals_view, self.accompaniment_view):
             view.playhead.setValue(seconds)
         if self.session.view.follow_playhead and self.playback.player.playing:
@@ -225,6 +271,24 @@ class MainWindow(QMainWindow):
     def set_tool(self, tool: str) -> None:
         self.f0_view.controller.tool = tool
         (self.actions_.pen if tool == "draw" else self.actions_.select).setChecked(True)
+
+    def fit_pitch(self) -> None:
+        """Show the pitch range of the melody (View > Fit pitch to the melody)."""
+        fitted = self.session.fit_pitch_range()
+        if fitted is not None:  # applied even when it equals the last range set (zoomed since)
+            self._applied_pitch_range = fitted
+            self.f0_view.box.setYRange(*fitted, padding=0)
+
+    def show_mixer(self, on: bool) -> None:
+        self.mixer_dock.setVisible(bool(on))
+
+    def _job_finished(self, name: str, outcome: str) -> None:
+        if outcome == "cancelled":
+            self.statusBar().showMessage(CANCELLED_MESSAGES.get(name, "Cancelled"), 10000)
+        elif name == "analysis" and outcome == "succeeded" and self._fit_after_analysis:
+            self.fit_pitch()
+        if name == "analysis":
+            self._fit_after_analysis = False
 
     def shift_selection(self, octaves: int) -> None:
         if self.session.view.selection is not None:
@@ -254,6 +318,8 @@ class MainWindow(QMainWindow):
 
     def _opened(self, path: Path) -> None:
         file_commands.remember_recent(self, path)
+        # A song's melody decides the pitch range; a project reopens with the range it saved.
+        self._fit_after_analysis = path.suffix.lower() != PROJECT_EXTENSION
         recovery = self.session.pending_recovery()
         if recovery is not None:
             messages.ask(self, "Isolde found corrections of this song that were not saved "

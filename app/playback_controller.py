@@ -1,8 +1,9 @@
 """Playback in the editor: what is heard, the playhead timer, looping, the sine guide.
 
 Listening modes (``session.view.listen``): mixture, vocals, accompaniment, the sine guide that
-follows the F0 the user sees, or vocals + guide. The guide is rendered in a worker whenever the
-F0 changes (debounced), never in the GUI thread or the audio callback.
+follows the F0 the user sees, or vocals + guide. Each is played at its level in
+``session.view.gains_db`` (the mixer; the guide 12 dB down by default). The guide is rendered in
+a worker whenever the F0 changes (debounced), never in the GUI thread or the audio callback.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from core.audio import to_mono
 from core.errors import IsoldeError
 from core.guide import sine_guide_iter
 from core.session import Session
+from core.view_state import GAIN_LIMITS_DB
 
 from .playback import Player
 from .workers import JobThread
@@ -21,6 +23,11 @@ from .workers import JobThread
 TICK_MS = 33
 #: Wait this long (ms) after the last edit before re-rendering the guide.
 GUIDE_DEBOUNCE_MS = 300
+
+
+def db_to_gain(db: float) -> float:
+    """Linear amplitude of a level in dB (0 dB = 1; the mixer's lowest level is silence)."""
+    return 0.0 if db <= GAIN_LIMITS_DB[0] else float(10.0 ** (db / 20.0))
 
 
 def playable(samples: np.ndarray) -> np.ndarray:
@@ -77,24 +84,32 @@ class PlaybackController(QObject):
         if session.audio is None:
             return
         mode, result = session.view.listen, session.result
-        sources = []
+        gains_db = session.view.gains_db
+        named = []  # (mixer source name, samples)
         if mode in ("vocals", "vocals+guide") and result is not None:
-            sources.append(playable(result.vocals))
+            named.append(("vocals", playable(result.vocals)))
         elif mode == "accompaniment" and result is not None:
-            sources.append(playable(result.accompaniment))
+            named.append(("accompaniment", playable(result.accompaniment)))
         elif mode in ("mixture",) or (mode != "guide" and result is None):
-            sources.append(playable(session.audio.samples))
+            named.append(("mixture", playable(session.audio.samples)))
         if "guide" in mode:
             if self.guide is not None and len(self.guide) == session.audio.n_samples:
-                sources.append(self.guide[None, :])
+                named.append(("guide", self.guide[None, :]))
             if self._guide_stale:
                 self._guide_timer.start()
-        if not sources:  # guide alone, not rendered yet: silence of the right length
-            sources.append(np.zeros((1, session.audio.n_samples), dtype=np.float32))
+        if not named:  # guide alone, not rendered yet: silence of the right length
+            named.append(("guide", self._silence(session.audio.n_samples)))
         channels = playable(session.audio.samples).shape[0]
-        self.player.set_sources(sources, session.audio.sample_rate, channels)
+        self.player.set_sources([samples for _, samples in named], session.audio.sample_rate,
+                                channels, [db_to_gain(gains_db[name]) for name, _ in named])
         loop = session.view.selection if session.view.loop else None
         self.player.set_loop(loop)
+
+    def _silence(self, n: int) -> np.ndarray:
+        """Zeros (1, n), kept so that asking for them again is no change for the player."""
+        if getattr(self, "_zeros", None) is None or self._zeros.shape[1] != n:
+            self._zeros = np.zeros((1, n), dtype=np.float32)
+        return self._zeros
 
     def _render_guide(self) -> None:
         if self.session.audio is None or not self._guide_stale:

@@ -8,6 +8,11 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 
+#: The pyqtgraph palette of each colour map name of :data:`core.view_state.COLORMAPS`.
+COLORMAP_PALETTES = {"grey": "CET-L1", "green": "CET-L5", "viridis": "viridis",
+                     "cividis": "cividis"}
+
+
 @dataclass(frozen=True)
 class Colours:
     background: str
@@ -22,20 +27,21 @@ class Colours:
     downbeat: tuple
     playhead: str
     selection: tuple
-    colormap: str
     white_key: str
     black_key: str
 
 
+# The F0 colours differ in hue from each other and from every colour map's bright end (white,
+# yellow, light blue): cyan estimate, magenta corrections, red deletions, a blue selection.
 DARK = Colours(background="#1b1d22", foreground="#d0d0d0", mixture="#7aa6d6", vocals="#e8a24a",
-               accompaniment="#8fbf7f", estimated_f0="#5ad1e6", corrected_f0="#ff7b29",
-               deleted="#ff3b3b", beat=(255, 255, 255, 40), downbeat=(255, 255, 255, 110),
-               playhead="#ffffff", selection=(255, 220, 120, 45), colormap="inferno",
+               accompaniment="#8fbf7f", estimated_f0="#3fd8ff", corrected_f0="#ff4fe0",
+               deleted="#ff2a2a", beat=(255, 255, 255, 40), downbeat=(255, 255, 255, 110),
+               playhead="#ffffff", selection=(70, 150, 255, 60),
                white_key="#d8d8d8", black_key="#303030")
 LIGHT = Colours(background="#fbfbfb", foreground="#202020", mixture="#2f5f9a", vocals="#b8600c",
-                accompaniment="#3f7f2f", estimated_f0="#007a99", corrected_f0="#e0480b",
-                deleted="#c00000", beat=(0, 0, 0, 40), downbeat=(0, 0, 0, 120),
-                playhead="#000000", selection=(60, 120, 220, 45), colormap="viridis",
+                accompaniment="#3f7f2f", estimated_f0="#0050ff", corrected_f0="#e020c0",
+                deleted="#e00000", beat=(0, 0, 0, 40), downbeat=(0, 0, 0, 120),
+                playhead="#000000", selection=(60, 120, 220, 60),
                 white_key="#ffffff", black_key="#404040")
 
 

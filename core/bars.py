@@ -42,7 +42,8 @@ def beats_per_bar(grid) -> int:
 
 
 def bar_beat(grid, t: float) -> BarBeat | None:
-    """The bar and beat that time ``t`` (s) falls in; None before the first beat or without beats."""
+    """The bar and beat that time ``t`` (s) falls in; None before the first beat or without
+    beats."""
     if grid is None or len(grid.beat_times) == 0:
         return None
     beats = np.asarray(grid.beat_times, dtype=np.float64)

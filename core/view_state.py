@@ -15,7 +15,7 @@ BACKGROUNDS = ("spectrogram", "saliency")
 #: Pitch range the editor can show (MIDI), a little wider than the F0 grid.
 MIDI_LIMITS = (24.0, 96.0)
 #: Colour maps of the F0 editor's background (the editor maps each name to a palette).
-COLORMAPS = ("grey", "blue", "viridis", "cividis", "inferno")
+COLORMAPS = ("grey", "green", "viridis", "cividis")
 #: Values of the background picture (about 0-1.5) the picture levels can take.
 LEVEL_LIMITS = (0.0, 2.0)
 #: Playback levels (dB) the mixer can set.

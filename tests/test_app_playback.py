@@ -136,3 +136,48 @@ def test_loop_selection_from_the_window(qtbot, window, tmp_path, null_output):
     finally:
         window.playback.pause()
     assert not window.playback.player.playing
+
+
+def _play_blocks(player, n_blocks: int, frames: int = 256) -> np.ndarray:
+    out = []
+    for _ in range(n_blocks):
+        block = np.zeros((frames, player.channels), dtype=np.float32)
+        player._callback(block, frames, None, None)
+        out.append(block)
+    return np.concatenate(out)
+
+
+def test_switching_sources_crossfades_without_a_click_or_a_gap():
+    rate = 44100
+    t = np.arange(rate) / rate
+    sine = np.tile(0.3 * np.sin(2 * np.pi * 220 * t), (2, 1)).astype(np.float32)
+    cosine = np.tile(0.3 * np.cos(2 * np.pi * 220 * t), (2, 1)).astype(np.float32)
+    player = Player()
+    player.set_sources([sine], rate, 2)
+    before = _play_blocks(player, 3)
+    player.set_sources([cosine], rate, 2)  # what is heard changes mid-play
+    after = _play_blocks(player, 6)
+    out = np.concatenate([before, after])[:, 0]
+    smooth_step = 2 * np.pi * 220 / rate * 0.3  # the largest step of the sine itself
+    assert np.abs(np.diff(out)).max() < 1.5 * smooth_step  # a hard switch jumps up to 0.42
+    windows = out[: len(out) // 64 * 64].reshape(-1, 64)
+    assert np.sqrt((windows ** 2).mean(axis=1)).min() > 0.1  # no dropout anywhere
+    start = len(before) + 512  # after the crossfade: the new source exactly
+    assert np.allclose(out[start:], cosine[0, start:len(out)], atol=1e-6)
+    # Setting the same sources again (any view change does) starts no fade.
+    player.set_sources([cosine], rate, 2)
+    assert player._fade is None
+
+
+def test_gains_scale_each_source():
+    rate = 44100
+    ones = np.ones((2, rate), dtype=np.float32)
+    guide = np.ones((1, rate), dtype=np.float32)
+    player = Player()
+    player.set_sources([ones, guide], rate, 2, [0.5, 0.25])
+    out = _play_blocks(player, 2)
+    assert np.allclose(out, 0.75)
+    player.set_sources([ones, guide], rate, 2, [0.5, 0.0])  # a level change fades too
+    out = _play_blocks(player, 4)
+    assert out[0, 0] > 0.5 and np.allclose(out[600:], 0.5)
+    assert np.all(np.diff(out[:, 0]) <= 1e-6)  # a ramp, not a step

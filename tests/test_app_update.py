@@ -64,6 +64,7 @@ def test_cancel_update(qtbot, corrected):
     assert blocker.args[1] == "cancelled"
     assert w.session.result is before_result and w.session.model is before_model
     assert not w.progress.isVisible()
+    assert w.statusBar().currentMessage().startswith("Update DNN cancelled")
 
 
 def test_update_button_explains_when_adapt_is_missing(qtbot, window, monkeypatch):

@@ -106,6 +106,7 @@ class Part:
     """One instrument track: what a single synthesizer pass renders to one stem.
 
     notes : (start s, end s, pitch, velocity) tuples
+    controls : (time s, MIDI controller number, value) tuples, e.g. modulation (vibrato)
     pan : -1 (left) to 1 (right); double : a second take panned opposite
     gain_db : the stem's level in the mix relative to the drums; drive : distortion on the stem
     """
@@ -120,6 +121,7 @@ class Part:
     double: bool = False
     drive: bool = False
     reverb: float = 0.2
+    controls: list = field(default_factory=list)
 
 
 @dataclass
@@ -212,9 +214,9 @@ def _drums(song: Song, style: Style, w: _Writer, rng) -> Part:
                 h = hats[s]
                 if h != ".":
                     pitch = {"x": HAT, "o": OPEN_HAT, "r": RIDE, "s": SHAKER, "t": TAMB}[h]
-                    w.note(part, t, 0.25, pitch, (95 if s % 2 == 0 else 70) * (0.9 if full else 0.8))
+                    w.note(part, t, 0.25, pitch, (82 if s % 2 == 0 else 60) * (0.95 if full else 0.85))
             if b == 0 and (full or rng.random() < 0.4):
-                w.note(part, bar, 2.0, CRASH, 115)
+                w.note(part, bar, 2.0, CRASH, 105)
             if fill:
                 toms = list(TOMS) if rng.random() < 0.6 else [SNARE] * 6
                 for k, s in enumerate(range(steps, 16)):
@@ -308,7 +310,7 @@ def _chords(song: Song, style: Style, how: str, program: int, chords, w: _Writer
                 hits = [h for h in hits if h < length] or [0.0]
                 for j, h in enumerate(hits):
                     end = hits[j + 1] if j + 1 < len(hits) else length
-                    for k, p in enumerate(voicing + [36 + (pcs[0] - 36) % 12]):
+                    for k, p in enumerate(voicing + [43 + (pcs[0] - 43) % 12]):
                         w.note(part, beat + h + k * 0.003, end - h, p, 85 if h == 0 else 70, 6.0)
     return part
 
@@ -370,6 +372,10 @@ def _lead(song: Song, program: int, chords, w: _Writer, rng) -> Part:
                 length = float(_choice(rng, (0.5, 0.5, 1.0, 1.0, 1.5, 2.0)))
                 pos = int(np.clip(pos + rng.integers(-2, 3), 0, len(notes_ok) - 1))
                 w.note(part, beat, length * 0.95, notes_ok[pos], 95, 8.0)
+                start, end = part.notes[-1][:2]
+                if end - start > 0.35:   # vibrato that sets in late, as players do
+                    part.controls += [(start, 1, 0), (start + 0.25, 1, int(rng.integers(30, 80))),
+                                      (end, 1, 0)]
                 beat += length
     return part
 

@@ -8,7 +8,7 @@ font (Debian ``fluid-soundfont-gm``) by the ``fluidsynth`` program, one pass per
 so that every instrument is its own stem. The stems are mixed as an engineer would: drums, bass
 and kick in the centre, doubled guitars panned left and right, keys and pads wide, levels with
 drums and bass prominent, distortion on rock and metal guitars, a reverb send, then a mix-bus
-chain (`pedalboard`: EQ, glue compression, limiter) to a modern level of about -15 to -10 dBFS
+chain (`pedalboard`: EQ, glue compression, limiter) to a modern level of about -16 to -10 dBFS
 RMS with peaks below 0 dBFS, at 44.1 kHz stereo.
 
 The songs have no voice (the training sampler puts real singing over them): ``vocals`` is silent
@@ -76,6 +76,8 @@ def _synthesize(part: Part, exe: str, sound_font: Path, sample_rate: int, n: int
     for start, end, pitch, vel in part.notes:
         inst.notes.append(pretty_midi.Note(velocity=int(vel), pitch=int(pitch),
                                            start=float(start), end=float(end)))
+    for time, number, value in part.controls:
+        inst.control_changes.append(pretty_midi.ControlChange(int(number), int(value), float(time)))
     midi.instruments.append(inst)
     mid, wav = workdir / f"{part.name}.mid", workdir / f"{part.name}.wav"
     midi.write(str(mid))
@@ -101,7 +103,7 @@ def _retake(part: Part, rng: np.random.Generator) -> Part:
         notes.append((max(0.0, start + shift), end + shift, pitch,
                       int(np.clip(vel + rng.normal(0, 6), 1, 127))))
     return Part(part.name + "_double", part.role, part.program, part.is_drum, notes, -part.pan,
-                part.gain_db, False, part.drive, part.reverb)
+                part.gain_db, False, part.drive, part.reverb, list(part.controls))
 
 
 def _pan(stem: np.ndarray, pan: float, keep_stereo: bool, width: float = 1.0) -> np.ndarray:
@@ -128,15 +130,20 @@ def _active_rms(x: np.ndarray, sample_rate: int) -> float:
 
 def _process_stem(stem: np.ndarray, part: Part, sample_rate: int,
                   rng: np.random.Generator) -> np.ndarray:
-    """Insert effects of one stem: distortion and a cabinet-like band for driven guitars, a
-    high-pass on everything but drums and bass."""
-    from pedalboard import Distortion, HighpassFilter, LowpassFilter, Pedalboard, PeakFilter
+    """Insert effects of one (2, n) stem: distortion and a cabinet-like band for driven guitars,
+    shelving EQ on the drums, a high-pass on everything but drums and bass."""
+    from pedalboard import (Distortion, HighpassFilter, HighShelfFilter, LowpassFilter,
+                            LowShelfFilter, Pedalboard, PeakFilter)
 
     chain = []
     if part.drive:
         chain += [HighpassFilter(90.0), Distortion(drive_db=float(rng.uniform(8, 20))),
-                  PeakFilter(float(rng.uniform(1500, 3000)), 3.0, 1.0),
-                  LowpassFilter(float(rng.uniform(5000, 7500)))]
+                  PeakFilter(float(rng.uniform(1500, 3000)), 3.0, 1.0)]
+        cab = float(rng.uniform(4500, 6500))     # a speaker cabinet: two poles above ~5 kHz
+        chain += [LowpassFilter(cab), LowpassFilter(cab)]
+    if part.role == "drums":     # weight on the kick, cymbals tamed, as on a drum bus
+        chain += [LowShelfFilter(float(rng.uniform(60, 100)), float(rng.uniform(1, 4))),
+                  HighShelfFilter(float(rng.uniform(5000, 8000)), float(rng.uniform(-5, -1)))]
     if part.role not in ("drums", "bass"):
         chain.append(HighpassFilter(float(rng.uniform(90, 160))))
     if not chain:
@@ -156,7 +163,7 @@ def _bus(mix: np.ndarray, sample_rate: int, rng: np.random.Generator,
         HighpassFilter(float(rng.uniform(25, 35))),
         LowShelfFilter(float(rng.uniform(70, 120)), float(rng.uniform(1, 4))),
         PeakFilter(float(rng.uniform(250, 500)), float(rng.uniform(-3, 0)), 1.0),
-        HighShelfFilter(float(rng.uniform(7000, 11000)), float(rng.uniform(0, 3))),
+        HighShelfFilter(float(rng.uniform(7000, 11000)), float(rng.uniform(-2, 2))),
         Compressor(threshold_db=float(rms_db + rng.uniform(-2, 4)), ratio=float(rng.uniform(2, 4)),
                    attack_ms=float(rng.uniform(10, 30)), release_ms=float(rng.uniform(100, 250))),
     ])
@@ -218,7 +225,7 @@ def render_song(index: int, seed: int = 0, seconds: float = 20.0, sample_rate: i
     reverb = Pedalboard([Reverb(room_size=float(rng.uniform(0.3, 0.8)), damping=0.5,
                                 wet_level=1.0, dry_level=0.0, width=1.0)])
     mix += reverb(reverb_send, sample_rate).astype(np.float32) * np.float32(rng.uniform(0.3, 0.6))
-    target = float(rng.uniform(-15.0, -10.0))
+    target = float(rng.uniform(-16.0, -10.0))
     out = _bus(mix, sample_rate, rng, target)[:, offset:offset + n]
     meta = {"style": song.style, "tempo": round(song.tempo, 2), "key": song.key,
             "mode": song.mode, "instruments": instruments,

@@ -38,7 +38,7 @@ def build_actions(w) -> SimpleNamespace:
     a.import_csv = _action(w, "&Import corrections (CSV)...", w.import_corrections)
     a.export = _action(w, "&Export...", w.choose_and_export, "Ctrl+E",
                        tip="Write vocal, accompaniment, F0 (CSV) and melody (MIDI)")
-    a.quit = _action(w, "&Quit", w.close, QKeySequence.StandardKey.Quit)
+    a.quit = _action(w, "&Quit", w.close, "Ctrl+Q")  # StandardKey.Quit is empty on some platforms
 
     a.undo = _action(w, "&Undo", w.session.undo, "Ctrl+Z")
     a.redo = _action(w, "&Redo", w.session.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])

@@ -2,27 +2,39 @@
 from __future__ import annotations
 
 import html
-import json
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout
 
+#: Everything the README's "Mouse and keyboard" table lists, and every action's shortcut (a test
+#: checks both).
 SHORTCUTS = [
     ("Space", "Play / pause"),
     ("Click in any view", "Move the playhead there"),
-    ("Left-drag (F0 editor, pen)", "Draw the F0"),
+    ("Left-drag (F0 editor, Pen tool P)", "Draw the F0"),
     ("Right-drag (F0 editor)", "Delete the F0 (no voice)"),
-    ("Shift + left-drag, or the Select tool", "Select a time range"),
-    ("Middle-drag", "Pan"),
+    ("Shift + left-drag, or the Select tool V", "Select a time range"),
+    ("Middle-drag, scroll bar", "Pan"),
     ("Wheel", "Zoom time"),
     ("Ctrl + wheel / Shift + wheel", "Zoom / scroll pitch"),
-    ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo"),
+    ("P / V", "Pen tool / Select tool"),
+    ("S", "Snap drawn F0 to semitones (toggle)"),
+    ("Shift+S", "Snap drawn, deleted and selected stretches to beats (toggle)"),
     ("Page Up / Page Down", "Selection one octave up / down"),
     ("Delete", "Forget the corrections in the selection"),
-    ("S", "Snap drawn F0 to semitones (toggle)"),
+    ("Esc", "Select nothing"),
+    ("Ctrl+Z / Ctrl+Shift+Z (or Ctrl+Y)", "Undo / redo"),
     ("L", "Loop the selection (toggle)"),
-    ("Ctrl+O / Ctrl+S / Ctrl+E", "Open / save project / export"),
+    ("F", "Follow the playhead (toggle)"),
+    ("M", "Mixer: playback levels (show / hide)"),
+    ("Ctrl+= (or Ctrl++) / Ctrl+-", "Zoom time in / out"),
+    ("Ctrl+0", "Whole song"),
+    ("Shift+F", "Fit the pitch range to the melody"),
     ("Ctrl+U", "Update DNN"),
-    ("Ctrl+= / Ctrl+-", "Zoom in / out"),
+    ("B", "A/B: swap with the previous result"),
+    ("Ctrl+O / Ctrl+S / Ctrl+Shift+S", "Open / save project / save project as"),
+    ("Ctrl+E", "Export"),
+    ("Ctrl+Q", "Quit"),
+    ("F1", "This list"),
 ]
 
 
@@ -45,6 +57,42 @@ def shortcuts_dialog(parent=None) -> QDialog:
     return _html_dialog(parent, "Keyboard shortcuts", f"<table>{rows}</table>")
 
 
+def _card_value(value) -> str:
+    """One value of a model card as HTML: numbers rounded, lists as lines, objects as tables."""
+    if isinstance(value, dict):
+        rows = "".join(f"<tr><td valign='top'><i>{html.escape(_label(k))}</i></td>"
+                       f"<td>&nbsp;&nbsp;{_card_value(v)}</td></tr>" for k, v in value.items())
+        return f"<table>{rows}</table>"
+    if isinstance(value, (list, tuple)):
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            return html.escape(", ".join(_card_value(v) for v in value))
+        return "<br>".join(_card_value(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".") if abs(value) < 1e4 else f"{value:.4g}"
+    return html.escape(str(value))
+
+
+def _label(key: str) -> str:
+    """"val_raw_pitch_accuracy" -> "validation raw pitch accuracy"."""
+    text = str(key).replace("_", " ")
+    return "validation " + text[4:] if text.startswith("val ") else text
+
+
+def model_card_html(card: dict) -> str:
+    """A model card (JSON) for reading: its name, notes and configuration as tables."""
+    notes = dict(card.get("notes") or {})
+    name = notes.pop("name", None) or "Model"
+    parts = [f"<h4>{html.escape(str(name))}</h4>"]
+    if notes:
+        parts.append(_card_value(notes))
+    if card.get("config"):
+        parts.append("<h4>Configuration</h4>" + _card_value(card["config"]))
+    facts = {k: v for k, v in card.items() if k not in ("notes", "config")}
+    if facts:
+        parts.append("<h4>File</h4>" + _card_value(facts))
+    return "".join(parts)
+
+
 def about_text(session) -> str:
     """HTML: versions of Isolde, PyTorch and Qt, CUDA, the device, the model and its card."""
     import PySide6
@@ -58,14 +106,15 @@ def about_text(session) -> str:
     except Exception as exc:  # e.g. cuda chosen but absent
         device = str(exc)
     card = session.model_card()
-    card_text = json.dumps(card, indent=2) if card else (session.model_problem or "no model card")
+    card_html = model_card_html(card) if card else \
+        f"<p>{html.escape(session.model_problem or 'no model card')}</p>"
     cuda = "available" if torch.cuda.is_available() else "not available"
     return (f"<h3>Isolde {core.__version__}</h3>"
             "<p>Human-in-the-loop singing-voice separation: correct the melody, update the "
             "network, export clean vocals.</p>"
             f"<p>PyTorch {torch.__version__} (CUDA {cuda})<br>Qt for Python {PySide6.__version__}"
             f"<br>Computing on: {device}<br>Model: {session.model_path or 'none'}</p>"
-            f"<h4>Model card</h4><pre>{html.escape(card_text)}</pre>")
+            f"<h3>Model card</h3>{card_html}")
 
 
 def about_dialog(session, parent=None) -> QDialog:

@@ -111,3 +111,11 @@ def test_missing_fluidsynth_gives_one_line(monkeypatch):
     monkeypatch.setattr(rendered, "FLUIDSYNTH", "no-such-fluidsynth-binary")
     with pytest.raises(IsoldeError, match="FluidSynth is not installed: apt-get install"):
         render_song(0, seed=0, seconds=1.0)
+
+
+def test_repeated_notes_do_not_overlap_so_no_note_off_cuts_a_later_note():
+    notes = [(0.0, 1.0, 60, 90), (0.5, 1.5, 60, 80), (0.5, 0.8, 64, 70)]
+    out = rendered._untangle(notes)
+    first, second = sorted(n for n in out if n[2] == 60)
+    assert first[1] < second[0] and second[1] == 1.5
+    assert (0.5, 0.8, 64, 70) in out

@@ -38,7 +38,7 @@ from .base import Dataset, Track
 from .pyin_cache import grid_times
 
 #: Changes whenever the arrangement or the mix changes, so old cache files are not reused.
-RECIPE = "rendered-1"
+RECIPE = "rendered-2"
 #: The General-MIDI sound font of Debian's fluid-soundfont-gm.
 SOUND_FONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 #: The FluidSynth command-line program.
@@ -73,7 +73,7 @@ def _synthesize(part: Part, exe: str, sound_font: Path, sample_rate: int, n: int
 
     midi = pretty_midi.PrettyMIDI(initial_tempo=120.0)
     inst = pretty_midi.Instrument(program=part.program, is_drum=part.is_drum, name=part.name)
-    for start, end, pitch, vel in part.notes:
+    for start, end, pitch, vel in _untangle(part.notes):
         inst.notes.append(pretty_midi.Note(velocity=int(vel), pitch=int(pitch),
                                            start=float(start), end=float(end)))
     for time, number, value in part.controls:
@@ -93,6 +93,19 @@ def _synthesize(part: Part, exe: str, sound_font: Path, sample_rate: int, n: int
     m = min(n, audio.shape[1])
     out[:, :m] = audio[:, :m]
     return out
+
+
+def _untangle(notes: list) -> list:
+    """Notes with each one ending before the next one of the same pitch starts: in MIDI a note-off
+    of an overlapping earlier note would cut the later one short (a strum into a ringing chord)."""
+    out, by_pitch = [], {}
+    for note in sorted(notes, key=lambda n: (n[2], n[0])):
+        by_pitch.setdefault(note[2], []).append(list(note))
+    for same in by_pitch.values():
+        for a, b in zip(same, same[1:]):
+            a[1] = min(a[1], max(a[0] + 0.005, b[0] - 0.002))
+        out += [tuple(n) for n in same]
+    return sorted(out)
 
 
 def _retake(part: Part, rng: np.random.Generator) -> Part:

@@ -2,6 +2,10 @@
 
 Without an argument the demo song (resources/demo/demo_song.flac) opens; if it is not installed
 the window opens empty and says so.
+
+Start-up shows a splash screen first, before the heavy imports (PyTorch alone takes seconds on
+a busy machine), and says what it loads; the window replaces it once built. This module itself
+imports neither PyTorch nor Qt, so the splash appears as soon as Qt is up.
 """
 from __future__ import annotations
 
@@ -9,9 +13,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.models.store import RESOURCES
-
+#: The folder of the bundled model and demo song (the same as core.models.store.RESOURCES,
+#: without importing PyTorch for it).
+RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 DEMO_SONG = RESOURCES / "demo" / "demo_song.flac"
+#: Size of the splash screen (pixels).
+SPLASH_SIZE = (420, 160)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -42,6 +49,63 @@ def build_window(args: argparse.Namespace):
     return window
 
 
+def show_splash(app):
+    """Show a splash screen at once (painted before returning); returns it."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
+    from PySide6.QtWidgets import QSplashScreen
+
+    import core
+
+    pixmap = QPixmap(*SPLASH_SIZE)
+    pixmap.fill(QColor("#1b1d22"))
+    painter = QPainter(pixmap)
+    painter.setPen(QColor("#e0e0e0"))
+    font = QFont()
+    font.setPointSize(22)
+    font.setBold(True)
+    painter.setFont(font)
+    painter.drawText(pixmap.rect().adjusted(0, 24, 0, 0),
+                     Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, "Isolde")
+    font.setPointSize(10)
+    font.setBold(False)
+    painter.setFont(font)
+    painter.drawText(pixmap.rect().adjusted(0, 70, 0, 0),
+                     Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                     f"singing-voice separation {core.__version__}")
+    painter.end()
+    splash = QSplashScreen(pixmap)
+    splash.show()
+    say(splash, app, "Starting...")
+    return splash
+
+
+def say(splash, app, text: str) -> None:
+    """Show ``text`` on the splash and paint it now (the next step blocks the event loop)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor
+
+    splash.showMessage(text, Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter,
+                       QColor("#a0a0a0"))
+    splash.repaint()
+    app.processEvents()
+
+
+def load_window(args: argparse.Namespace, splash, app):
+    """The heavy part of start-up, under the splash: imports, the model, the window (shown)."""
+    say(splash, app, "Loading PyTorch...")
+    import torch  # noqa: F401 - the slow import, named on the splash
+
+    say(splash, app, "Loading the editor...")
+    from . import main_window  # noqa: F401
+
+    say(splash, app, "Loading the model...")
+    window = build_window(args)
+    window.show()
+    splash.finish(window)
+    return window
+
+
 def install_error_hook(window) -> None:
     """Unexpected exceptions in the GUI thread reach the user as a message (and stderr)."""
     previous = sys.excepthook
@@ -64,9 +128,9 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "isolde"])
     app.setApplicationName("Isolde")
-    window = build_window(args)
+    splash = show_splash(app)
+    window = load_window(args, splash, app)
     install_error_hook(window)
-    window.show()
     return int(app.exec())
 
 

@@ -9,7 +9,8 @@ choice back to the picture itself.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider,
+                               QWidget)
 
 from core.session import Session
 from core.view_state import COLORMAPS, LEVEL_LIMITS
@@ -57,6 +58,8 @@ class PictureControls(QWidget):
         for widget in (QLabel("Colours"), self.colormap, QLabel("Contrast"), self.floor,
                        self.ceiling, self.auto):
             layout.addWidget(widget)
+        self.colormap.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)
         self.refresh()
 
     def refresh(self) -> None:

@@ -103,16 +103,25 @@ def test_pitch_range_fits_the_melody_on_open_and_on_command(qtbot, window, tmp_p
     assert window.f0_view.box.viewRange()[1] == pytest.approx([low, high], abs=0.01)
 
 
-def test_a_project_reopens_with_its_own_pitch_range(qtbot, editor, make_window, tmp_path):
+def test_a_project_reopens_with_its_own_pitch_range_and_options(qtbot, editor, make_window,
+                                                                 tmp_path):
     from app import file_commands
 
     editor.f0_view.box.setYRange(50, 70, padding=0)
+    editor.session.set_view_options(snap_to_beats=True, colormap="cividis",
+                                    picture_levels=(0.3, 1.2),
+                                    gains_db={"guide": -24.0, "vocals": -3.0})
     path = file_commands.save_project_to(editor, tmp_path / "take.isolde")
     other = make_window()
     with wait_job(qtbot, other, "analysis") as blocker:
         other.open_path(path)
     assert blocker.args[1] == "succeeded"
     assert other.f0_view.box.viewRange()[1] == pytest.approx([50, 70], abs=0.01)
+    view = other.session.view
+    assert view.snap_to_beats and other.actions_.snap_beats.isChecked()
+    assert view.colormap == "cividis" and other.picture_controls.colormap.currentData() == "cividis"
+    assert other.f0_view.image.getLevels() == pytest.approx((0.3, 1.2))
+    assert view.gains_db["guide"] == -24.0 and other.mixer.sliders["vocals"].value() == -3
 
 
 def test_mixer_sets_levels_and_the_guide_starts_12_db_down(qtbot, editor):

@@ -1,4 +1,5 @@
-"""Audio in and out: load any WAV/FLAC/OGG/MP3 at any rate and channel count, save atomically.
+"""Audio in and out: load WAV/FLAC/OGG/MP3/M4A/AAC/ALAC/Opus at any rate and channel count,
+save atomically.
 
 Samples are float32 arrays shaped ``(n_channels, n_samples)`` in [-1, 1] at their own sample rate
 (Hz). Nothing is resampled on load: separation works at the model's rate internally and writes its
@@ -6,19 +7,26 @@ results at the input's rate, channel count and length.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from . import audio_av
 from .errors import AudioError
 from .fileio import atomic_path
+from .truncation import truncation_of
 
 #: Extensions Isolde reads and writes, with the soundfile format used to write them.
 WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}
-READ_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".oga", ".aif", ".aiff")
+READ_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".oga", ".aif", ".aiff", *audio_av.EXTENSIONS)
+#: Shortest song Isolde separates (s): below this there is not one analysis window of sound.
+MIN_SECONDS = 0.1
 #: Subtypes offered on export: 16/24-bit PCM or 32-bit float.
 SUBTYPES = {"pcm16": "PCM_16", "pcm24": "PCM_24", "float32": "FLOAT"}
 
@@ -77,24 +85,91 @@ def resample(samples: np.ndarray, source_rate: int, target_rate: int) -> np.ndar
 def load_audio(path: str | os.PathLike) -> Audio:
     """Read an audio file; raise :class:`AudioError` with a one-line reason if it is unusable.
 
-    Rejected: a missing path or a folder, a file that is not audio or is truncated so badly that
-    nothing decodes, zero samples, NaN or infinite samples.
+    Rejected: a missing path, a folder, a FIFO or device, a file that is not audio, a file cut
+    short (its header promises more than it holds: a copy or download that stopped), fewer than
+    :data:`MIN_SECONDS` of audio, NaN or infinite samples.
     """
     path = Path(path)
-    if not path.exists():
-        raise AudioError(f"No such file: {path}")
-    if path.is_dir():
-        raise AudioError(f"Expected an audio file, got a folder: {path}")
+    _check_regular_file(path)
+    if path.suffix.lower() in audio_av.EXTENSIONS:
+        samples, rate, declared = audio_av.decode(path)
+        tolerance = int(audio_av.LENGTH_TOLERANCE_SECONDS * rate)
+        if declared and samples.shape[1] < declared - tolerance:
+            _refuse_truncated(path, f"only {samples.shape[1]} of its {declared} samples could "
+                              "be decoded", samples.shape[1], rate)
+        why = truncation_of(path)  # Opus in Ogg declares no length; its last page tells
+        if why is not None:
+            _refuse_truncated(path, why, samples.shape[1], rate)
+    else:
+        samples, rate = _read_soundfile(path)
+    if samples.size == 0 or samples.shape[1] == 0:
+        raise AudioError(f"The audio file is empty (zero length): {path}")
+    if not np.isfinite(samples).all():
+        raise AudioError(f"The audio contains NaN or infinite samples: {path}")
+    if samples.shape[1] < MIN_SECONDS * rate:
+        raise AudioError(f"The audio is too short to separate ({samples.shape[1] / rate:.3f} s; "
+                         f"at least {MIN_SECONDS:g} s): {path}")
+    return Audio(samples, int(rate), path)
+
+
+def _check_regular_file(path: Path) -> None:
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise AudioError(f"No such file: {path}") from None
+    except OSError as exc:
+        raise AudioError(f"Cannot read {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise AudioError(f"Expected an audio file, got a folder: {path}")
+    if not stat.S_ISREG(mode):
+        raise AudioError(f"Expected an audio file, got a pipe or device: {path}")
+    if not os.access(path, os.R_OK):
+        raise AudioError(f"Cannot read {path}: permission denied")
+
+
+def _refuse_truncated(path: Path, why: str, decoded: int, rate: int) -> None:
+    raise AudioError(f"The audio file is truncated ({why}; {decoded / rate:.1f} s are there): "
+                     f"{path}")
+
+
+def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
+    """Samples (n_channels, n_samples) and rate through libsndfile; refuses truncated files."""
+    try:
+        with _quiet_stderr():
+            info = sf.info(str(path))
+            data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise AudioError(f"Not a readable audio file: {path} ({reason})") from exc
-    if data.size == 0 or data.shape[0] == 0:
-        raise AudioError(f"The audio file is empty (zero length): {path}")
-    if not np.isfinite(data).all():
-        raise AudioError(f"The audio contains NaN or infinite samples: {path}")
-    return Audio(np.ascontiguousarray(data.T), int(rate), path)
+        reason = reason.replace("Error : ", "").strip()
+        if "not exist" in reason.lower() or "lost sync" in reason:  # "could not decode"
+            reason = "damaged or truncated"
+        raise AudioError(f"Not a readable audio file: {path} ({reason})") from None
+    why = truncation_of(path, int(info.frames), int(data.shape[0]))
+    if why is not None:
+        _refuse_truncated(path, why, int(data.shape[0]), int(rate))
+    return np.ascontiguousarray(data.T), int(rate)
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence what C decoders print on file descriptor 2 (mpg123's warnings) while reading;
+    the reason of a failure reaches the user through the exception instead."""
+    with _STDERR_LOCK:
+        try:
+            saved = os.dup(2)
+        except OSError:
+            yield
+            return
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def check_not_silent(audio: Audio, *, threshold: float = 1e-6) -> None:

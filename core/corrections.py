@@ -34,6 +34,36 @@ HARMONIC_BAND_HZ = 4000.0
 HARMONIC_FLOOR = 0.3
 #: Times may lie this far (s) outside the song before a corrections file is refused.
 TIME_TOLERANCE_SECONDS = 0.1
+#: What a voiced correction may be (Hz): the F0 grid's range, C2 to its top bin (about D#6).
+#: Drawing and shifting stay inside it; files (CSV, projects, recovery) outside it are refused.
+F0_RANGE_HZ = (float(pitch.F0_FMIN_HZ), float(pitch.f0_bin_to_hz(pitch.N_F0_BINS - 1)))
+#: Slack (Hz) for values rounded when written (files keep 1e-4 Hz).
+F0_RANGE_SLACK_HZ = 0.01
+#: Largest corrections CSV read (bytes), as for project files.
+MAX_CSV_BYTES = 64 * 1024 * 1024
+
+
+def f0_outside_range(f0_hz) -> np.ndarray:
+    """True where a voiced F0 (Hz) lies outside :data:`F0_RANGE_HZ`; 0 (no voice) is inside."""
+    f0_hz = np.asarray(f0_hz, dtype=np.float64)
+    lo, hi = F0_RANGE_HZ
+    return (f0_hz > 0) & ((f0_hz < lo - F0_RANGE_SLACK_HZ) | (f0_hz > hi + F0_RANGE_SLACK_HZ))
+
+
+def clamp_f0(f0_hz) -> np.ndarray:
+    """Voiced F0 values (Hz) moved into :data:`F0_RANGE_HZ`; 0 stays 0."""
+    f0_hz = np.asarray(f0_hz, dtype=np.float64)
+    return np.where(f0_hz > 0, np.clip(f0_hz, *F0_RANGE_HZ), np.maximum(f0_hz, 0.0))
+
+
+def range_problem(f0_hz) -> str | None:
+    """A one-line reason when some voiced F0 lies outside :data:`F0_RANGE_HZ`, else None."""
+    outside = f0_outside_range(f0_hz)
+    if not outside.any():
+        return None
+    value = float(np.asarray(f0_hz, dtype=np.float64)[outside][0])
+    lo, hi = F0_RANGE_HZ
+    return f"F0 {value:g} Hz is outside the range Isolde can correct ({lo:.1f}-{hi:.1f} Hz, or 0)"
 
 
 def mask_weights(corrected: np.ndarray, f0_hz: np.ndarray) -> np.ndarray:
@@ -245,17 +275,36 @@ class Corrections:
                 raise CorrectionsError(f"{source}, line {number}: not a number: {','.join(row)}") from None
             if not (math.isfinite(t) and math.isfinite(f)) or f < 0:
                 raise CorrectionsError(f"{source}, line {number}: time and f0 must be finite, f0 >= 0")
+            problem = range_problem([f])
+            if problem is not None:
+                raise CorrectionsError(f"{source}, line {number}: {problem}")
             times.append(t)
             f0.append(f)
         return cls(np.array(times), np.array(f0))
 
     @classmethod
     def load_csv(cls, path: str | os.PathLike) -> "Corrections":
+        """Read a corrections CSV (UTF-8, with or without a byte-order mark, at most
+        :data:`MAX_CSV_BYTES`); raises :class:`CorrectionsError` with a one-line reason."""
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            if not path.is_file():
+                if not path.exists():
+                    raise FileNotFoundError(path)
+                raise CorrectionsError(f"Expected a corrections file, got a folder, pipe or "
+                                       f"device: {path}")
+            with open(path, "rb") as f:
+                data = f.read(MAX_CSV_BYTES + 1)
         except FileNotFoundError:
             raise CorrectionsError(f"No such corrections file: {path}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CorrectionsError(f"Cannot read corrections file {path}: {exc}") from exc
+        except OSError as exc:
+            raise CorrectionsError(f"Cannot read corrections file {path}: "
+                                   f"{exc.strerror or exc}") from None
+        if len(data) > MAX_CSV_BYTES:
+            raise CorrectionsError(f"Corrections file is implausibly large (over "
+                                   f"{MAX_CSV_BYTES // (1024 * 1024)} MB): {path}")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise CorrectionsError(f"Cannot read corrections file {path}: not UTF-8 text") from None
         return cls.from_csv_text(text, source=str(path))

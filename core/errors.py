@@ -21,5 +21,9 @@ class ProjectError(IsoldeError):
     """A project file is malformed or refers to audio that cannot be found."""
 
 
+class RecoveryError(ProjectError):
+    """A crash-recovery copy cannot be read; it was moved aside, not deleted."""
+
+
 class Cancelled(IsoldeError):
     """A long job was cancelled by the user; nothing was written."""

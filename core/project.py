@@ -6,24 +6,28 @@
      "audio": {"path": "song.flac", "sha256": "..."},      # path relative to the project if it can be
      "corrections": {"times": [...], "f0_hz": [...]},      # seconds, Hz (0 = no voice)
      "view": {...}, "settings": {...},
-     "model": {"base": "/path/model.safetensors" | null, "adapted": "NAME.adapted.safetensors" | null}}
+     "model": {"base": "/path/model.safetensors" | null, "adapted": "NAME.adapted-TAG.safetensors" | null}}
 
-The adapted model is ``NAME.adapted.safetensors`` plus its ``.json`` card, written by
-:func:`core.models.store.save_model` (no pickle anywhere). Reading validates every field: a
+The adapted model is ``NAME.adapted-TAG.safetensors`` plus its ``.json`` card, written by
+:func:`core.models.store.save_model` (no pickle anywhere); TAG is new at every save, so that a
+save is all or nothing (see :func:`save_project`). Reading validates every field: a
 malformed or hostile file raises :class:`~core.errors.ProjectError` with a one-line reason, and the
 adapted model may only be a plain file name in the project's own folder.
 """
 from __future__ import annotations
 
+import glob
 import json
 import math
 import os
+import re
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .corrections import Corrections
+from .corrections import Corrections, range_problem
 from .errors import ModelError, ProjectError
 from .fileio import write_text_atomic
 from .view_state import ViewState, ViewStateError
@@ -35,8 +39,6 @@ EXTENSION = ".isolde"
 MAX_PROJECT_BYTES = 64 * 1024 * 1024
 #: Refuse more correction points than this (ten hours at one point per 10 ms).
 MAX_POINTS = 3_600_000
-#: Highest F0 (Hz) a correction may have.
-MAX_F0_HZ = 20000.0
 
 
 @dataclass
@@ -68,18 +70,41 @@ def corrections_from_json(data, source: str) -> Corrections:
     if len(times) > MAX_POINTS:
         raise ProjectError(f"{source}: too many correction points ({len(times)})")
     for value in (*times, *f0):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
             raise ProjectError(f"{source}: corrections must be finite numbers")
     times_a, f0_a = np.array(times, dtype=np.float64), np.array(f0, dtype=np.float64)
-    if (times_a < -1.0).any() or (f0_a < 0).any() or (f0_a > MAX_F0_HZ).any():
-        raise ProjectError(f"{source}: corrections hold negative times or F0 outside 0-{MAX_F0_HZ:g} Hz")
+    if (times_a < -1.0).any() or (f0_a < 0).any():
+        raise ProjectError(f"{source}: corrections hold negative times or negative F0")
+    problem = range_problem(f0_a)
+    if problem is not None:
+        raise ProjectError(f"{source}: corrections: {problem}")
     return Corrections(times_a, f0_a)
 
 
-def adapted_model_file(project_path: str | os.PathLike) -> Path:
-    """Where a project's adapted weights live: ``NAME.adapted.safetensors`` beside it."""
+def _finite(value: int | float) -> bool:
+    """Whether a JSON number is finite and fits a float (an integer of 400 digits does not)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def adapted_model_file(project_path: str | os.PathLike, tag: str | None = None) -> Path:
+    """Where a project's adapted weights live: ``NAME.adapted-TAG.safetensors`` beside it.
+
+    Every save writes them under a new tag, so the project file's rename is the one step that
+    switches a project from its old weights to its new ones (see :func:`save_project`).
+    """
     project_path = Path(project_path)
-    return project_path.with_name(project_path.stem + ".adapted.safetensors")
+    tag = tag if tag is not None else secrets.token_hex(8)
+    return project_path.with_name(f"{project_path.stem}.adapted-{tag}.safetensors")
+
+
+def _adapted_files(project_path: Path) -> list[Path]:
+    """Adapted weights (and their cards) ever written for this project by :func:`save_project`."""
+    pattern = re.compile(re.escape(project_path.stem) + r"\.adapted(-[0-9a-f]{16})?\.(safetensors|json)")
+    return [p for p in project_path.parent.glob(f"{glob.escape(project_path.stem)}.adapted*")
+            if pattern.fullmatch(p.name)]
 
 
 def _relative_or_absolute(path: Path, folder: Path) -> str:
@@ -93,29 +118,47 @@ def save_project(path: str | os.PathLike, *, audio_path: str | os.PathLike, audi
                  corrections: Corrections, view: ViewState, settings: dict | None = None,
                  base_model_path: str | os.PathLike | None = None,
                  adapted_model=None) -> Path:
-    """Write the project (and the adapted model, if any) atomically; returns the project path."""
-    from .models.store import save_model
+    """Write the project (and the adapted model, if any) all or nothing; returns its path.
+
+    New adapted weights go to files of their own; the project file, replaced in one rename,
+    is what makes them the project's. Until that rename the old project (with its old weights)
+    is intact; after it, the weights no project refers to any more are removed.
+    """
+    from .models.store import card_path, save_model
 
     path = Path(path)
     if path.suffix.lower() != EXTENSION:
         path = path.with_name(path.name + EXTENSION)
-    adapted_name = None
-    if adapted_model is not None:
-        # Full precision: the adapted weights are the user's work, fp16 would round it.
-        target = adapted_model_file(path)
-        save_model(adapted_model, target, half=False, notes={"adapted_for": Path(audio_path).name})
-        adapted_name = target.name
-    document = {
-        "format": FORMAT, "version": VERSION,
-        "audio": {"path": _relative_or_absolute(Path(audio_path), path.parent),
-                  "sha256": audio_sha256},
-        "corrections": corrections_to_json(corrections),
-        "view": view.to_dict(),
-        "settings": dict(settings or {}),
-        "model": {"base": str(Path(base_model_path).resolve()) if base_model_path else None,
-                  "adapted": adapted_name},
-    }
-    write_text_atomic(path, json.dumps(document, indent=1) + "\n")
+    problem = range_problem(corrections.f0_hz)
+    if problem is not None:
+        raise ProjectError(f"Not saved: {problem}")
+    adapted_name, written = None, []
+    try:
+        if adapted_model is not None:
+            # Full precision: the adapted weights are the user's work, fp16 would round it.
+            target = adapted_model_file(path)
+            written = [target, card_path(target)]
+            save_model(adapted_model, target, half=False,
+                       notes={"adapted_for": Path(audio_path).name})
+            adapted_name = target.name
+        document = {
+            "format": FORMAT, "version": VERSION,
+            "audio": {"path": _relative_or_absolute(Path(audio_path), path.parent),
+                      "sha256": audio_sha256},
+            "corrections": corrections_to_json(corrections),
+            "view": view.to_dict(),
+            "settings": dict(settings or {}),
+            "model": {"base": str(Path(base_model_path).resolve()) if base_model_path else None,
+                      "adapted": adapted_name},
+        }
+        write_text_atomic(path, json.dumps(document, indent=1) + "\n")
+    except BaseException:
+        for leftover in written:
+            leftover.unlink(missing_ok=True)
+        raise
+    for old in _adapted_files(path):
+        if old.name not in {p.name for p in written}:
+            old.unlink(missing_ok=True)
     return path
 
 
@@ -172,8 +215,19 @@ def _resolve_models(entry, project: Path, source: str) -> tuple[Path | None, Pat
 
 
 def load_project(path: str | os.PathLike) -> ProjectData:
-    """Read and validate a project file (the audio and models are checked, not loaded)."""
+    """Read and validate a project file (the audio and models are checked, not loaded).
+
+    A missing adapted model is not an error here: the project's corrections are still good
+    (see :func:`core.session_files.open_project_iter`).
+    """
     path = Path(path)
+    try:
+        return _load_project(path)
+    except OverflowError:  # a JSON integer too large for a float, wherever it is
+        raise ProjectError(f"{path.name}: holds a number too large to use") from None
+
+
+def _load_project(path: Path) -> ProjectData:
     document = _read_json(path)
     source = path.name
     audio_path, sha = _resolve_audio(document.get("audio"), path.parent, source)
@@ -187,8 +241,6 @@ def load_project(path: str | os.PathLike) -> ProjectData:
     if not isinstance(settings, dict):
         raise ProjectError(f"{source}: 'settings' must be an object")
     base, adapted = _resolve_models(document.get("model"), path, source)
-    if adapted is not None and not adapted.is_file():
-        raise ProjectError(f"{source}: its adapted model {adapted.name} is missing")
     return ProjectData(audio_path, sha, corrections, view, settings, base, adapted)
 
 

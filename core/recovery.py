@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .corrections import Corrections
-from .errors import ProjectError
+from .errors import ProjectError, RecoveryError
 from .fileio import write_text_atomic
 from .project import corrections_from_json, corrections_to_json
 from .view_state import ViewState, ViewStateError
@@ -60,7 +60,11 @@ def write_recovery(audio_sha256: str, audio_path: str | os.PathLike, corrections
 
 
 def read_recovery(audio_sha256: str, directory: str | os.PathLike | None = None) -> Recovery | None:
-    """The song's recovery, or None if there is none or it is unreadable (then it is removed)."""
+    """The song's recovery, or None if there is none.
+
+    One that cannot be read is renamed ``SHA.damaged-TIME.json`` (out of the way of the next
+    autosave, kept for the user) and :class:`RecoveryError` says where it went.
+    """
     target = recovery_file(audio_sha256, directory)
     if not target.is_file():
         return None
@@ -72,10 +76,27 @@ def read_recovery(audio_sha256: str, directory: str | os.PathLike | None = None)
         view = ViewState.from_dict(document.get("view", {}))
         saved_at = float(document.get("saved_at", 0.0))
         audio_path = str(document.get("audio_path", ""))
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, ProjectError, ViewStateError):
-        target.unlink(missing_ok=True)  # a damaged recovery is worth nothing; do not ask again
-        return None
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, OverflowError, RecursionError,
+            ProjectError, ViewStateError) as exc:
+        kept = set_aside(target)
+        raise RecoveryError(f"The unsaved corrections Isolde kept for this song cannot be read "
+                            f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
+                            f"the file was kept as {kept}") from None
     return Recovery(audio_path, corrections, view, saved_at)
+
+
+def set_aside(target: Path) -> Path:
+    """Rename a damaged recovery file so that it is neither offered nor overwritten again."""
+    kept = target.with_name(f"{target.stem}.damaged-{time.strftime('%Y%m%d-%H%M%S')}.json")
+    n = 1
+    while kept.exists():
+        kept = target.with_name(f"{target.stem}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{n}.json")
+        n += 1
+    try:
+        os.replace(target, kept)
+    except OSError:
+        return target
+    return kept
 
 
 def discard_recovery(audio_sha256: str, directory: str | os.PathLike | None = None) -> None:

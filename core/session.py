@@ -23,9 +23,9 @@ import numpy as np
 
 from . import session_jobs, settings_access, spectral
 from .audio import Audio
-from .corrections import Corrections
+from .corrections import Corrections, clamp_f0, f0_outside_range, range_problem
 from .envelope import MinMaxPyramid
-from .errors import Cancelled, IsoldeError, ModelError
+from .errors import Cancelled, CorrectionsError, IsoldeError, ModelError
 from .events import EventHub
 from .bars import nearest_beat
 from .f0_edits import corrected_frames, shift_octaves, snap_to_semitones
@@ -100,6 +100,10 @@ class Session:
         self.history: History[Corrections] = History(Corrections())
         self.view = ViewState()
         self.project_path: Path | None = None
+        #: Something the last project open wants the user to know (a model it could not use).
+        self.open_notice: str | None = None
+        #: SHA-256 of the song whose recovery copy is being offered to the user (kept meanwhile).
+        self.recovery_offered: str | None = None
         self._saved_corrections = self.history.current
         self._mono16: np.ndarray | None = None
         self._envelopes: dict[str, MinMaxPyramid] = {}
@@ -199,9 +203,13 @@ class Session:
             self.model_problem = str(exc)
             self.events.emit("model")
             raise
+        self.use_base_model(model, target)
+
+    def use_base_model(self, model, path: Path | None) -> None:
+        """Make an already loaded model the base model (and the one in use)."""
         with self._lock:
             self.base_model = self.model = model
-            self.model_path, self.model_problem, self.previous = target, None, None
+            self.model_path, self.model_problem, self.previous = path, None, None
         self.events.emit("model")
 
     def model_card(self) -> dict | None:
@@ -230,9 +238,10 @@ class Session:
             raise Cancelled("Another song was opened; this result was dropped")
 
     def open_iter(self, path: str | Path, *, expected_sha256: str | None = None,
-                  cancel: CancelFlag | None = None) -> Job[Audio]:
+                  cancel: CancelFlag | None = None, validate=None) -> Job[Audio]:
         """Read a song and make it the document (see :func:`core.session_jobs.open_iter`)."""
-        return session_jobs.open_iter(self, path, expected_sha256=expected_sha256, cancel=cancel)
+        return session_jobs.open_iter(self, path, expected_sha256=expected_sha256, cancel=cancel,
+                                      validate=validate)
 
     def analyse_iter(self, cancel: CancelFlag | None = None) -> Job[object]:
         """Separate and track beats (see :func:`core.session_jobs.analyse_iter`)."""
@@ -321,6 +330,7 @@ class Session:
         f0_hz = np.asarray(f0_hz, dtype=np.float64)
         if self.view.snap_to_semitones:
             f0_hz = snap_to_semitones(f0_hz)
+        f0_hz = clamp_f0(f0_hz)  # the pen stops at the edges of the F0 range
         if len(times) > 1 and times[-1] > times[0]:
             a, b = self.snap_span(times[0], times[-1])
             times = a + (times - times[0]) * (b - a) / (times[-1] - times[0])
@@ -335,13 +345,24 @@ class Session:
         """Forget the corrections in ``[t0, t1]`` (s): the network decides there again."""
         self._edit(self.corrections.clear(t0, t1))
 
-    def shift_octaves(self, t0: float, t1: float, octaves: int) -> None:
-        """Move the melody in ``[t0, t1]`` (s) by whole octaves (estimate used where uncorrected)."""
-        self._edit(shift_octaves(self.corrections, self.frame_times(), self.estimated_f0(),
-                                 t0, t1, int(octaves)))
+    def shift_octaves(self, t0: float, t1: float, octaves: int) -> bool:
+        """Move the melody in ``[t0, t1]`` (s) by whole octaves (estimate used where uncorrected).
+
+        Returns False, changing nothing, when the shift would take some of it outside the F0
+        range (:data:`core.corrections.F0_RANGE_HZ`).
+        """
+        shifted = shift_octaves(self.corrections, self.frame_times(), self.estimated_f0(),
+                                t0, t1, int(octaves))
+        if f0_outside_range(shifted.f0_hz).any():
+            return False
+        self._edit(shifted)
+        return True
 
     def set_corrections(self, corrections: Corrections) -> None:
         """Replace all corrections (import, restore) as one undoable step."""
+        problem = range_problem(corrections.f0_hz)
+        if problem is not None:
+            raise CorrectionsError(problem)
         if self.audio is not None:
             corrections.check_fits(self.duration)
         self._edit(corrections)

@@ -44,8 +44,11 @@ def cancellable(job: Job, cancel: CancelFlag | None) -> Job:
 
 
 def open_iter(session, path: str | Path, *, expected_sha256: str | None = None,
-              cancel: CancelFlag | None = None) -> Job[Audio]:
+              cancel: CancelFlag | None = None, validate=None) -> Job[Audio]:
     """Read a song and make it the document; then compute the editor's background.
+
+    validate : called with the :class:`Audio` before anything changes; what it raises stops
+        the opening with the session as it was.
 
     Emits "audio" (plus "corrections", "model", "view": all reset) once the samples are in,
     then "analysis" when the background is ready. The adapted model, if any, is dropped: it
@@ -65,6 +68,8 @@ def open_iter(session, path: str | Path, *, expected_sha256: str | None = None,
     envelope = MinMaxPyramid(audio.samples, audio.sample_rate)
     if cancel is not None and cancel.is_set():
         raise Cancelled("Opening was cancelled")
+    if validate is not None:
+        validate(audio)
     with session._lock:
         session._generation += 1
         generation = session._generation

@@ -225,7 +225,7 @@ def _drums(song: Song, style: Style, w: _Writer, rng) -> Part:
 
 
 def _bass(song: Song, style: Style, chords, w: _Writer, rng) -> Part:
-    part = Part("bass", "bass", int(_choice(rng, style.bass_programs)), gain_db=1.0, reverb=0.0)
+    part = Part("bass", "bass", int(_choice(rng, style.bass_programs)), gain_db=2.5, reverb=0.0)
     rhythm = _choice(rng, style.bass_rhythm)
     scale = MAJOR if song.mode == "major" else MINOR
     for i, (beat, length, pcs) in enumerate(chords):
@@ -416,7 +416,7 @@ def arrange(rng: np.random.Generator, seconds: float, style: str) -> Song:
         guitar = 24 <= part.program <= 31
         part.double = guitar and rng.random() < (0.95 if part.drive else 0.7)
         part.pan = 0.0 if part.double else float(rng.uniform(-0.6, 0.6))
-        part.gain_db = -3.0 if part.drive else -5.0
+        part.gain_db = -1.5 if part.drive else -4.5    # a doubled guitar wall near the drums
         parts.append(part)
     if style.pads and rng.random() < 0.7:
         parts.append(_pad(song, int(_choice(rng, style.pads)), chords, w, rng,

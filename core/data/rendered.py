@@ -38,7 +38,7 @@ from .base import Dataset, Track
 from .pyin_cache import grid_times
 
 #: Changes whenever the arrangement or the mix changes, so old cache files are not reused.
-RECIPE = "rendered-3"
+RECIPE = "rendered-4"
 #: The General-MIDI sound font of Debian's fluid-soundfont-gm.
 SOUND_FONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 #: The FluidSynth command-line program.

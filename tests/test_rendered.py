@@ -67,8 +67,7 @@ def test_render_is_deterministic_for_a_seed_and_differs_between_songs(songs):
     assert np.array_equal(first, second)
     # The cached file holds the same render at 24 bits.
     assert np.max(np.abs(data.stereo(1)[0] - first)) < 1e-5
-    other, _ = render_song(0, seed=3, seconds=SECONDS, sample_rate=RATE)
-    assert not np.allclose(other, first)
+    assert not np.allclose(data.stereo(0)[0], first, atol=1e-3)
 
 
 def test_styles_choose_their_own_instruments_and_always_have_drums():

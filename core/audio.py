@@ -8,6 +8,7 @@ results at the input's rate, channel count and length.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import threading
@@ -205,7 +206,25 @@ def save_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate: int, *
         samples = np.clip(samples, -1.0, 1.0)
     try:
         with atomic_path(path) as tmp:
-            sf.write(str(tmp), samples.T, int(sample_rate), format=fmt, subtype=subtype)
+            try:
+                sf.write(str(tmp), samples.T, int(sample_rate), format=fmt, subtype=subtype)
+            except sf.LibsndfileError as exc:
+                if _nearly_full(tmp.parent):  # libsndfile reports ENOSPC as "System error."
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)) from exc
+                raise
     except sf.LibsndfileError as exc:
         raise AudioError(f"Cannot write {path}: {exc}") from exc
     return path
+
+
+#: A write that fails with less free space than this (bytes) failed because the disk is full.
+NEARLY_FULL_BYTES = 1024 * 1024
+
+
+def _nearly_full(folder: Path) -> bool:
+    import shutil
+
+    try:
+        return shutil.disk_usage(folder if str(folder) else ".").free < NEARLY_FULL_BYTES
+    except OSError:
+        return False

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from . import __version__
@@ -40,23 +37,41 @@ def _configure_separate(parser: argparse.ArgumentParser) -> None:
                         help="fine-tuning steps on the corrections before separating")
 
 
+#: What ``isolde separate`` writes, all together or not at all.
+RESULT_NAMES = ("vocals.wav", "accompaniment.wav", "f0.csv", "beats.csv")
+
+
 def separate_command(args: argparse.Namespace) -> int:
+    """``isolde separate``: every check that can fail cheaply comes before the separation."""
+    from .output_set import OutputSet, sigterm_as_interrupt
+
+    with sigterm_as_interrupt():
+        return _separate(args, OutputSet)
+
+
+def _separate(args: argparse.Namespace, output_set) -> int:
     from .audio import load_audio
-    from .export import check_output_folder, write_f0_csv, write_stems
+    from .beats import write_beats_csv
+    from .export import write_f0_csv, write_stems
     from .models.store import load_model
     from .progress import run_with_bar
     from .separate import pick_device, separate_iter
 
     source = Path(args.input)
+    outdir = Path(args.outdir) if args.outdir else source.with_name(source.stem + "_isolde")
+    outputs = output_set(outdir, RESULT_NAMES, protect=(source,))
+    outputs.check()
+    if args.model is not None and Path(args.model).is_dir():
+        raise IsoldeError(f"Expected a model file, got a folder: {args.model}")
+    device = pick_device(args.device)
+    model = load_model(args.model, device=device)
     audio = load_audio(source)
     adapting = args.corrections is not None or args.adapt_steps is not None
     if adapting:
         # Refuse a bad corrections file or --adapt-steps before any output folder is made.
         _adapt_module().cli_corrections(args, audio.duration_seconds)
-    outdir = Path(args.outdir) if args.outdir else source.with_name(source.stem + "_isolde")
-    outdir = check_output_folder(outdir)
-    device = pick_device(args.device)
-    model = load_model(args.model, device=device)
+    # Two float32 stems of the input's shape, the CSVs (about 20 bytes a 16 ms frame).
+    outputs.check(needed_bytes=2 * 4 * audio.samples.size + int(audio.duration_seconds * 2000))
     corrections = None
     if adapting:
         model, corrections = _adapt_for_cli(args, audio, model, device)
@@ -64,25 +79,20 @@ def separate_command(args: argparse.Namespace) -> int:
     result = run_with_bar(job, description="isolde")
     f0 = result.f0_hz if corrections is None else corrections.apply_to_f0(result.frame_times,
                                                                            result.f0_hz)
-    # Everything is written into a staging folder first, then moved into place, so a failure
-    # (disk full, interrupted) leaves no half-set of results.
-    staging = Path(tempfile.mkdtemp(prefix=".isolde-", dir=outdir))
-    try:
-        write_stems(staging, result.vocals, result.accompaniment, result.sample_rate,
-                    protect=(source,))
-        write_f0_csv(staging / "f0.csv", result.frame_times, f0)
-        from .beats import write_beats_csv
-        write_beats_csv(staging / "beats.csv", result.beats)
-        for name in ("vocals.wav", "accompaniment.wav", "f0.csv", "beats.csv"):
-            target = outdir / name
-            if target.resolve() == source.resolve():
-                raise IsoldeError(f"Refusing to overwrite the input file {target}")
-            os.replace(staging / name, target)
-    except OSError as exc:
-        raise IsoldeError(f"Cannot write results into {outdir}: {exc.strerror or exc}") from exc
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with outputs.staged() as staging:
+        try:
+            write_stems(staging, result.vocals, result.accompaniment, result.sample_rate,
+                        protect=(source,))
+            write_f0_csv(staging / "f0.csv", result.frame_times, f0)
+            write_beats_csv(staging / "beats.csv", result.beats)
+        except IsoldeError as exc:
+            raise outputs.staged_error(exc) from None
+        interrupted = outputs.commit()
     print(f"Wrote {outdir}/vocals.wav, accompaniment.wav, f0.csv, beats.csv", file=sys.stderr)
+    if interrupted:
+        print(f"isolde: interrupted while the results were moved into place; all four were "
+              f"written to {outdir}", file=sys.stderr)
+        return 130
     return 0
 
 

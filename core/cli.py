@@ -53,7 +53,7 @@ def _separate(args: argparse.Namespace, output_set) -> int:
     from .audio import load_audio
     from .beats import write_beats_csv
     from .export import write_f0_csv, write_stems
-    from .models.store import load_model
+    from .model_files import load_checked_model as load_model
     from .progress import run_with_bar
     from .separate import pick_device, separate_iter
 
@@ -61,8 +61,6 @@ def _separate(args: argparse.Namespace, output_set) -> int:
     outdir = Path(args.outdir) if args.outdir else source.with_name(source.stem + "_isolde")
     outputs = output_set(outdir, RESULT_NAMES, protect=(source,))
     outputs.check()
-    if args.model is not None and Path(args.model).is_dir():
-        raise IsoldeError(f"Expected a model file, got a folder: {args.model}")
     device = pick_device(args.device)
     model = load_model(args.model, device=device)
     audio = load_audio(source)

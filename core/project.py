@@ -248,7 +248,7 @@ def load_adapted_model(data: ProjectData, device="cpu"):
     """The project's adapted model, or None; a bad model file becomes a ProjectError."""
     if data.adapted_model_path is None:
         return None
-    from .models.store import load_model
+    from .model_files import load_checked_model as load_model
 
     try:
         return load_model(data.adapted_model_path, device=device)

@@ -191,7 +191,8 @@ class Session:
 
         On failure the reason stays in :attr:`model_problem` for the status bar.
         """
-        from .models.store import DEFAULT_MODEL, load_model
+        from .model_files import load_checked_model as load_model
+        from .models.store import DEFAULT_MODEL
 
         target = Path(path) if path is not None else DEFAULT_MODEL
         try:

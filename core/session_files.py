@@ -38,7 +38,7 @@ def _same_file(a: Path | None, b: Path | None) -> bool:
 def _base_model_for(session, data) -> tuple[object | None, Path | None]:
     """The project's base model, loaded but not yet in use: (model, path), or (None, None) to
     keep the session's own (the same file, or the project's is not there any more)."""
-    from .models.store import load_model
+    from .model_files import load_checked_model as load_model
 
     base = data.base_model_path
     if base is None or not base.is_file() or _same_file(base, session.model_path):

@@ -357,3 +357,38 @@ def test_corrections_with_a_byte_order_mark_are_read(tmp_path, capsys, tiny_mode
     rows = [line.split(",") for line in (out / "f0.csv").read_text().splitlines()[1:]]
     near = [float(f) for t, f in rows if abs(float(t) - 0.512) < 0.009]
     assert near and all(abs(f - 220.5) < 1.0 for f in near)
+
+
+# ---------------------------------------------------------------------- model files
+@pytest.mark.parametrize("change, pattern", [
+    (lambda card: card.update(config=[1, 2]), "configuration"),
+    (lambda card: card.update(config="f0_to_svs"), "configuration"),
+    (lambda card: card.update(config=None), "configuration"),
+    (lambda card: card["config"].update(svs_channels=10 ** 9), "implausibly large"),
+    (lambda card: card.pop("sha256"), "sha-256"),
+    (lambda card: card["config"].update(svs_depth={"a": 1}), "not a number"),
+])
+def test_hostile_model_cards(tmp_path, capsys, tiny_model_file, change, pattern, monkeypatch):
+    import json
+
+    import core.separate
+
+    card_file = tiny_model_file.with_suffix(".json")
+    card = json.loads(card_file.read_text())
+    change(card)
+    card_file.write_text(json.dumps(card))
+    monkeypatch.setattr(core.separate, "separate_iter",
+                        lambda *a, **k: pytest.fail("separated with a bad model"))
+    code, err = _separate(capsys, _song(tmp_path / "song.wav"), "-o", tmp_path / "out",
+                          "--model", tiny_model_file)
+    assert code == 2
+    _one_error_line(err, pattern)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_model_card_nested_too_deep(tmp_path, capsys, tiny_model_file):
+    tiny_model_file.with_suffix(".json").write_text("[" * 100000 + "]" * 100000)
+    code, err = _separate(capsys, _song(tmp_path / "song.wav"), "-o", tmp_path / "out",
+                          "--model", tiny_model_file)
+    assert code == 2
+    _one_error_line(err, "not valid json")

@@ -18,7 +18,7 @@ from core.errors import IsoldeError, ModelError
 from core.project import EXTENSION as PROJECT_EXTENSION
 from core.session import Session, adapt_available, describe_device
 
-from . import file_commands, messages
+from . import file_commands, messages, unsaved
 from .actions import build_actions
 from .f0_editor import F0EditorView
 from .job_runner import JobRunner
@@ -79,6 +79,7 @@ class MainWindow(QMainWindow):
         self.jobs.job_finished.connect(self._update_actions)
         self.jobs.job_finished.connect(self._job_finished)
         self._fit_after_analysis = False
+        self._close_answered = None  # None: ask about unsaved edits; False: saved; True: dropped
         self._autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS)
         self._autosave_timer.timeout.connect(self.autosave)
 
@@ -305,7 +306,11 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Autosave failed: {exc}", 10000)
 
     def open_path(self, path: str | Path) -> None:
-        """Open a song, or a project (``.isolde``), then analyse it."""
+        """Open a song, or a project (``.isolde``), then analyse it; unsaved corrections of the
+        song open now are asked about first."""
+        unsaved.confirm_unsaved(self, "opening another file", lambda _dropped: self._open(path))
+
+    def _open(self, path: str | Path) -> None:
         path = Path(path)
         if path.suffix.lower() == PROJECT_EXTENSION:
             self.jobs.start("open", f"Opening {path.name}",
@@ -320,13 +325,19 @@ class MainWindow(QMainWindow):
         file_commands.remember_recent(self, path)
         # A song's melody decides the pitch range; a project reopens with the range it saved.
         self._fit_after_analysis = path.suffix.lower() != PROJECT_EXTENSION
-        recovery = self.session.pending_recovery()
+        self.analyse()
+        if self.session.open_notice:
+            self.show_error(self.session.open_notice)
+        try:
+            recovery = self.session.pending_recovery()
+        except IsoldeError as exc:  # a damaged copy: kept aside, the user is told where
+            self.show_error(str(exc))
+            return
         if recovery is not None:
             messages.ask(self, "Isolde found corrections of this song that were not saved "
                          "(the editor may have stopped unexpectedly). Restore them?",
                          lambda: self.session.restore_recovery(recovery),
                          self.session.forget_recovery)
-        self.analyse()
 
     def analyse(self) -> None:
         if self.session.model is None:
@@ -399,10 +410,26 @@ class MainWindow(QMainWindow):
             self.open_path(files[0])
 
     def closeEvent(self, event) -> None:
+        if self._close_answered is None and self.session.audio is not None \
+                and self.session.is_dirty:
+            event.ignore()  # asked first; closes again once answered
+            unsaved.confirm_unsaved(self, "closing", self._close_after_answer)
+            return
         self.playback.shutdown()
         self.jobs.cancel()
         self.jobs.wait(15000)
         self._autosave_timer.stop()
-        self.autosave()  # unsaved corrections stay recoverable; saved ones leave no file
+        if self._close_answered:
+            self.session.forget_recovery()  # the user dropped the edits: nothing to recover
+        else:
+            self.autosave()  # unsaved corrections stay recoverable; saved ones leave no file
         self.bridge.detach()
         super().closeEvent(event)
+
+    def _close_after_answer(self, dropped: bool) -> None:
+        self._close_answered = dropped
+        self.close()
+
+    def close_discarding(self) -> None:
+        """Close without asking, dropping unsaved corrections and their recovery copy."""
+        self._close_after_answer(True)

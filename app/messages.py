@@ -56,3 +56,24 @@ def ask(parent: QWidget | None, text: str, on_yes: Callable[[], None],
     box.buttonClicked.connect(answered)
     box.open()
     return box
+
+
+def ask_save(parent: QWidget | None, text: str, on_save: Callable[[], None],
+             on_discard: Callable[[], None], title: str = "Isolde") -> QMessageBox:
+    """Ask Save / Discard / Cancel; ``on_save`` or ``on_discard`` runs when chosen (Cancel:
+    nothing happens)."""
+    buttons = QMessageBox.StandardButton
+    box = _box(parent, QMessageBox.Icon.Question, title, text,
+               buttons.Save | buttons.Discard | buttons.Cancel)
+    box.setDefaultButton(buttons.Save)
+
+    def answered(button) -> None:
+        choice = box.standardButton(button)
+        if choice == buttons.Save:
+            on_save()
+        elif choice == buttons.Discard:
+            on_discard()
+
+    box.buttonClicked.connect(answered)
+    box.open()
+    return box

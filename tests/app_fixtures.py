@@ -29,6 +29,8 @@ def make_window(qtbot, tmp_path, tiny_model_file, monkeypatch):
     yield make
     for window in windows:  # stop jobs and audio before the widgets go
         window.close()
+        if window.isVisible():  # it asks about unsaved corrections: drop them
+            window.close_discarding()
 
 
 @pytest.fixture

@@ -26,7 +26,8 @@ EXTERNAL_COMMANDS = {
 
 
 def _configure_separate(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", help="audio file (WAV, FLAC, OGG, MP3; any rate and channels)")
+    parser.add_argument("input", help="audio file (WAV, FLAC, OGG, MP3, M4A/AAC, ALAC, Opus; any "
+                        "rate and channels)")
     parser.add_argument("-o", "--outdir", default=None,
                         help="output folder (default: '<input name>_isolde' beside the input)")
     parser.add_argument("--model", default=None, help="model file (.safetensors with its .json card)")

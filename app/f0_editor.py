@@ -5,7 +5,9 @@ background is the mixture's log spectrogram on the F0 grid or the network's F0 s
 colour map and levels of the view state (automatic levels by default, see
 :mod:`core.picture_levels`). The estimated F0 is drawn thin where the user has not corrected it,
 the corrected F0 thick in another colour; stretches marked "no voice" show as a bar along the
-bottom. Every curve has a dark outline, so it stays readable on any colour of the background.
+bottom. Their colours differ in hue from each other and from every colour map (a test checks
+the distances); outlines (pyqtgraph's shadow pens) were tried and dropped: they tripled the cost
+of a frame while drawing.
 Bar numbers run along the top (:class:`~app.bar_axis.BarAxis`). Curves are rebuilt from the session on each
 event and only the visible stretch is handed to pyqtgraph, so a drag costs O(visible frames).
 """
@@ -30,9 +32,6 @@ from .waveform_view import LEFT_AXIS_WIDTH, selection_region, show_selection
 
 #: Frames beyond each side of the visible range kept in the curves (fraction of the span).
 MARGIN = 0.25
-#: Outline drawn under each F0 curve: this much wider than the curve, in this colour.
-OUTLINE_EXTRA_WIDTH = 2
-OUTLINE_COLOUR = (0, 0, 0, 210)
 #: Curves get at most this many points per horizontal pixel (more cannot be seen).
 POINTS_PER_PIXEL = 1
 
@@ -70,9 +69,7 @@ class F0EditorView(pg.PlotWidget):
             curve.setZValue(-10)
             self.addItem(curve)
         def curve(colour, width):
-            return pg.PlotCurveItem(pen=pg.mkPen(colour, width=width), connect="finite",
-                                    shadowPen=pg.mkPen(OUTLINE_COLOUR,
-                                                       width=width + OUTLINE_EXTRA_WIDTH))
+            return pg.PlotCurveItem(pen=pg.mkPen(colour, width=width), connect="finite")
 
         self.estimated = curve(colours.estimated_f0, 2)
         self.corrected = curve(colours.corrected_f0, 3)

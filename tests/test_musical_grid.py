@@ -119,3 +119,12 @@ def test_ab_state(opened):
     assert s.swap_ab() and s.ab_state == "latest"
     s.swap_ab()
     assert s.undo_update() and s.ab_state is None
+
+
+def test_update_progress_is_split_by_expected_time():
+    from core.session_jobs import adapt_share
+
+    # 12 steps and a 4-minute song: 2.9 s of adaptation against 4.1 s of separation.
+    assert adapt_share(12, 240.0) == pytest.approx(2.9 / 7.0, abs=0.02)
+    assert adapt_share(12, 10.0) > 0.8  # a short song: mostly adaptation
+    assert adapt_share(1, 3600.0) == 0.1 and adapt_share(100000, 1.0) == 0.9

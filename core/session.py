@@ -241,6 +241,7 @@ class Session:
     def open_iter(self, path: str | Path, *, expected_sha256: str | None = None,
                   cancel: CancelFlag | None = None, validate=None) -> Job[Audio]:
         """Read a song and make it the document (see :func:`core.session_jobs.open_iter`)."""
+        self.open_notice = None
         return session_jobs.open_iter(self, path, expected_sha256=expected_sha256, cancel=cancel,
                                       validate=validate)
 

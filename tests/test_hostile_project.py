@@ -297,3 +297,16 @@ def test_the_recovery_copy_stays_while_it_is_offered(opened, tmp_path, tiny_mode
     found = restarted.pending_recovery()
     restarted.restore_recovery(found)
     assert restarted.is_dirty and np.allclose(restarted.corrections.f0_hz, 220.0, atol=1e-3)
+
+
+def test_the_notice_of_a_project_does_not_follow_the_next_song(opened, tmp_path,
+                                                               tiny_model_file):
+    opened.draw([0.5, 0.6], [220.0, 220.0])
+    opened.model = _perturbed(opened.base_model)
+    path = opened.save_project(tmp_path / "p.isolde")
+    next(tmp_path.glob("p.adapted-*.safetensors")).unlink()
+    reopened = _fresh(tmp_path, tiny_model_file)
+    run(reopened.open_project_iter(path))
+    assert reopened.open_notice
+    run(reopened.open_iter(opened.audio.path))
+    assert reopened.open_notice is None

@@ -185,6 +185,10 @@ class OutputSet:
         return bool(held)
 
     def _move_into_place(self) -> None:
+        for target in self.targets():  # a folder may have appeared since check(): never move it
+            if target.is_dir() and not target.is_symlink():
+                raise IsoldeError(f"Cannot write {target}: a folder of that name is in the way; "
+                                  "nothing was changed")
         backups = self.staging / ".previous"
         backups.mkdir()
         done: list[tuple[Path, Path | None]] = []  # (target, its old file set aside, or None)

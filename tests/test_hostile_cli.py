@@ -392,3 +392,50 @@ def test_a_model_card_nested_too_deep(tmp_path, capsys, tiny_model_file):
                           "--model", tiny_model_file)
     assert code == 2
     _one_error_line(err, "not valid json")
+
+
+def test_a_failure_half_way_through_the_moves_puts_the_old_set_back(tmp_path, capsys,
+                                                                     tiny_model_file,
+                                                                     monkeypatch):
+    """The third rename fails (as a rename on a flaky network share can): the two results
+    already moved go away again and the old ones come back."""
+    import core.output_set
+
+    song, out = _song(tmp_path / "song.wav"), tmp_path / "out"
+    _old_set(out)
+    real_replace, calls = os.replace, []
+
+    def flaky(src, dst):
+        if Path(dst).parent == out:
+            calls.append(dst)
+            if len(calls) == 3:
+                raise OSError(5, "Input/output error")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(core.output_set.os, "replace", flaky)
+    code, err = _separate(capsys, song, "-o", out, "--model", tiny_model_file)
+    assert code == 2
+    _one_error_line(err, "Input/output error")
+    assert all(_is_old(out)) and sorted(p.name for p in out.iterdir()) == sorted(RESULT_NAMES)
+
+
+def test_a_folder_appearing_during_the_work_is_never_moved(tmp_path, capsys, tiny_model_file,
+                                                           monkeypatch):
+    import core.beats
+
+    song, out = _song(tmp_path / "song.wav"), tmp_path / "out"
+    _old_set(out)
+    real_write = core.beats.write_beats_csv
+
+    def write_then_make_a_folder(path, beats):
+        real_write(path, beats)
+        (out / "beats.csv").unlink()
+        (out / "beats.csv").mkdir()
+        (out / "beats.csv" / "keep.txt").write_text("mine")
+
+    monkeypatch.setattr(core.beats, "write_beats_csv", write_then_make_a_folder)
+    code, err = _separate(capsys, song, "-o", out, "--model", tiny_model_file)
+    assert code == 2
+    _one_error_line(err, "in the way")
+    assert (out / "beats.csv" / "keep.txt").read_text() == "mine"
+    assert all((out / n).read_text() == OLD for n in RESULT_NAMES if n != "beats.csv")

@@ -160,3 +160,25 @@ def test_shifting_up_past_the_range_keeps_the_project_openable(qtbot, make_windo
     assert blocker.args[1] == "succeeded"
     assert np.allclose(other.session.corrections.f0_hz, window.session.corrections.f0_hz,
                        atol=1e-3)
+
+
+def test_importing_corrections_outside_the_range_is_a_dialog(qtbot, make_window, tmp_path,
+                                                             monkeypatch):
+    from app import file_commands
+
+    song = write_song(tmp_path / "song.wav")
+    window = make_window()
+    open_and_analyse(qtbot, window, song)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time,f0\n0.5,1e9\n")
+    monkeypatch.setattr(file_commands.QFileDialog, "getOpenFileName",
+                        lambda *a, **k: (str(bad), ""))
+    window.import_corrections()
+    assert "outside the range" in _box_text()
+    assert window.session.corrections.is_empty
+    good = tmp_path / "excel.csv"
+    good.write_bytes("time,f0\r\n0.5,220\r\n0.52,221\r\n".encode("utf-8-sig"))
+    monkeypatch.setattr(file_commands.QFileDialog, "getOpenFileName",
+                        lambda *a, **k: (str(good), ""))
+    window.import_corrections()
+    assert np.allclose(window.session.corrections.f0_hz, [220.0, 221.0])

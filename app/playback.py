@@ -52,6 +52,7 @@ class Player:
         self._state: tuple = ((), 0, None, ())
         # (sources, gains, frames faded so far) of the mix being faded out, or None.
         self._fade: tuple | None = None
+        self._fade_always = False
         self.sample_rate = 44100
         self.channels = 2
         self.position = 0
@@ -79,9 +80,9 @@ class Player:
                 and all(_same_array(a, b) for a, b in zip(old_sources, sources)))
         if same and n == old_n and int(sample_rate) == self.sample_rate:
             return
-        if old_sources and n == old_n and int(sample_rate) == self.sample_rate:
+        if self.fading and old_sources and n == old_n and int(sample_rate) == self.sample_rate:
             self._fade = (old_sources, old_gains, 0)
-        else:  # another song: nothing to fade from
+        else:  # silent, or another song: nothing to fade from (and nothing old kept alive)
             self._fade = None
         self.sample_rate, self.channels = int(sample_rate), int(channels)
         self._state = (sources, n, loop, gains)
@@ -89,6 +90,12 @@ class Player:
         # read before its last block would replay that block.
         if self.position > n:
             self.position = n
+
+    @property
+    def fading(self) -> bool:
+        """Whether a change of sources crossfades: while playing (tests set it on to drive the
+        callback by hand)."""
+        return self._fade_always or self.playing
 
     @property
     def gains(self) -> tuple[float, ...]:

@@ -153,6 +153,7 @@ def test_switching_sources_crossfades_without_a_click_or_a_gap():
     sine = np.tile(0.3 * np.sin(2 * np.pi * 220 * t), (2, 1)).astype(np.float32)
     cosine = np.tile(0.3 * np.cos(2 * np.pi * 220 * t), (2, 1)).astype(np.float32)
     player = Player()
+    player._fade_always = True  # as while playing: the callback is driven by hand here
     player.set_sources([sine], rate, 2)
     before = _play_blocks(player, 3)
     player.set_sources([cosine], rate, 2)  # what is heard changes mid-play
@@ -167,6 +168,10 @@ def test_switching_sources_crossfades_without_a_click_or_a_gap():
     # Setting the same sources again (any view change does) starts no fade.
     player.set_sources([cosine], rate, 2)
     assert player._fade is None
+    # Paused: no fade, and the old sources are not kept.
+    player._fade_always = False
+    player.set_sources([sine], rate, 2)
+    assert not player.playing and player._fade is None
 
 
 def test_gains_scale_each_source():
@@ -174,6 +179,7 @@ def test_gains_scale_each_source():
     ones = np.ones((2, rate), dtype=np.float32)
     guide = np.ones((1, rate), dtype=np.float32)
     player = Player()
+    player._fade_always = True
     player.set_sources([ones, guide], rate, 2, [0.5, 0.25])
     out = _play_blocks(player, 2)
     assert np.allclose(out, 0.75)

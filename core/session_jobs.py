@@ -21,10 +21,12 @@ from .progress import CancelFlag, Job, Progress, scaled
 
 #: Rough costs used to split Update DNN's progress bar between its two steps, so that the
 #: fraction grows about evenly with time and a time-left estimate holds from the start: seconds
-#: per adaptation step, and per second of song separated (measured on a 2-core CPU: 12 steps in
-#: 2.9 s, a 4-minute song separated in 4.1 s; only their ratio matters).
+#: per adaptation step, and for separating, a fixed part plus a part per second of song
+#: (measured on a 2-core CPU: 12 steps in 2.9 s; a 4-minute song separated in 4.1 s, a
+#: 24-second one in 1.3 s; only the ratios matter).
 ADAPT_SECONDS_PER_STEP = 0.24
-SEPARATE_SECONDS_PER_SONG_SECOND = 0.017
+SEPARATE_SECONDS_FIXED = 1.0
+SEPARATE_SECONDS_PER_SONG_SECOND = 0.013
 #: Songs longer than this (s) have their beats tracked in a child process (see analyse_iter).
 BEATS_IN_CHILD_SECONDS = 30.0
 ADAPT_MODULE = "core.adapt"
@@ -168,7 +170,7 @@ def adapt_share(steps: int, song_seconds: float) -> float:
     """The part of Update DNN's progress bar given to adaptation (the rest is separation), in
     proportion to the expected time of each; between 0.1 and 0.9."""
     adapt = ADAPT_SECONDS_PER_STEP * max(int(steps), 1)
-    separate = SEPARATE_SECONDS_PER_SONG_SECOND * max(float(song_seconds), 1.0)
+    separate = SEPARATE_SECONDS_FIXED + SEPARATE_SECONDS_PER_SONG_SECOND * float(song_seconds)
     return min(max(adapt / (adapt + separate), 0.1), 0.9)
 
 

@@ -126,5 +126,6 @@ def test_update_progress_is_split_by_expected_time():
 
     # 12 steps and a 4-minute song: 2.9 s of adaptation against 4.1 s of separation.
     assert adapt_share(12, 240.0) == pytest.approx(2.9 / 7.0, abs=0.02)
-    assert adapt_share(12, 10.0) > 0.8  # a short song: mostly adaptation
+    assert adapt_share(12, 24.0) == pytest.approx(2.9 / (2.9 + 1.3), abs=0.02)
+    assert adapt_share(12, 10.0) > adapt_share(12, 24.0)  # shorter song: more adaptation
     assert adapt_share(1, 3600.0) == 0.1 and adapt_share(100000, 1.0) == 0.9

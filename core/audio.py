@@ -105,7 +105,7 @@ def load_audio(path: str | os.PathLike) -> Audio:
         samples, rate = _read_soundfile(path)
     if samples.size == 0 or samples.shape[1] == 0:
         raise AudioError(f"The audio file is empty (zero length): {path}")
-    if not np.isfinite(samples).all():
+    if not _all_finite(samples):
         raise AudioError(f"The audio contains NaN or infinite samples: {path}")
     if samples.shape[1] < MIN_SECONDS * rate:
         raise AudioError(f"The audio is too short to separate ({samples.shape[1] / rate:.3f} s; "
@@ -133,22 +133,52 @@ def _refuse_truncated(path: Path, why: str, decoded: int, rate: int) -> None:
                      f"{path}")
 
 
+#: Frames read at a time: the song goes straight into its final (channels, frames) array.
+READ_BLOCK_FRAMES = 1 << 16
+
+
 def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
-    """Samples (n_channels, n_samples) and rate through libsndfile; refuses truncated files."""
+    """Samples (n_channels, n_samples) and rate through libsndfile; refuses truncated files.
+
+    Read block by block into one array, so the peak memory is about the song's own size
+    (twice that for MP3, read at once).
+    """
     try:
-        with _quiet_stderr():
-            info = sf.info(str(path))
-            data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        with _quiet_stderr(), sf.SoundFile(str(path)) as f:
+            declared, rate = int(f.frames), int(f.samplerate)
+            samples = np.empty((f.channels, max(declared, 0)), dtype=np.float32)
+            filled = 0
+            # libsndfile's MP3 decoding goes wrong across reads of part of a file: one read.
+            block_frames = -1 if path.suffix.lower() == ".mp3" else READ_BLOCK_FRAMES
+            while True:
+                block = f.read(block_frames, dtype="float32", always_2d=True)
+                if len(block) == 0:
+                    break
+                if filled + len(block) > samples.shape[1]:  # longer than its header said
+                    samples = np.concatenate(
+                        [samples, np.empty((samples.shape[0], max(len(block), samples.shape[1])),
+                                           dtype=np.float32)], axis=1)
+                samples[:, filled:filled + len(block)] = block.T
+                filled += len(block)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         reason = reason.replace("Error : ", "").strip()
         if "not exist" in reason.lower() or "lost sync" in reason:  # "could not decode"
             reason = "damaged or truncated"
         raise AudioError(f"Not a readable audio file: {path} ({reason})") from None
-    why = truncation_of(path, int(info.frames), int(data.shape[0]))
+    why = truncation_of(path, declared, filled)
     if why is not None:
-        _refuse_truncated(path, why, int(data.shape[0]), int(rate))
-    return np.ascontiguousarray(data.T), int(rate)
+        _refuse_truncated(path, why, filled, rate)
+    if filled < samples.shape[1]:
+        samples = np.ascontiguousarray(samples[:, :filled])
+    return samples, rate
+
+
+def _all_finite(samples: np.ndarray) -> bool:
+    """Whether every sample is finite, checked in blocks (no full-size temporary)."""
+    step = READ_BLOCK_FRAMES * 16
+    return all(np.isfinite(samples[:, i:i + step]).all()
+               for i in range(0, samples.shape[1], step))
 
 
 _STDERR_LOCK = threading.Lock()

@@ -105,3 +105,18 @@ def test_separate_an_m4a(tmp_path, capsys, tiny_model_file):
     assert code == 0, capsys.readouterr().err
     info = sf.info(out / "vocals.wav")
     assert info.samplerate == RATE and info.frames == load_audio(song).n_samples
+
+
+@pytest.mark.parametrize("ext", [".wav", ".flac", ".ogg", ".mp3"])
+def test_long_files_read_exactly_as_in_one_piece(tmp_path, ext):
+    """Songs are read in blocks (bounded memory): the samples must be those of a single read."""
+    import soundfile as sf
+
+    from core.audio import READ_BLOCK_FRAMES, save_audio
+
+    seconds = 3 * READ_BLOCK_FRAMES / 44100 + 0.3
+    t = np.arange(int(44100 * seconds)) / 44100
+    x = np.stack([0.3 * np.sin(2 * np.pi * 220 * t), 0.2 * np.sin(2 * np.pi * 330 * t)])
+    path = save_audio(tmp_path / f"long{ext}", x.astype(np.float32), 44100)
+    whole, _ = sf.read(str(path), dtype="float32", always_2d=True)
+    assert np.array_equal(load_audio(path).samples, whole.T)

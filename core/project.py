@@ -138,8 +138,7 @@ def save_project(path: str | os.PathLike, *, audio_path: str | os.PathLike, audi
             # Full precision: the adapted weights are the user's work, fp16 would round it.
             target = adapted_model_file(path)
             written = [target, card_path(target)]
-            save_model(adapted_model, target, half=False,
-                       notes={"adapted_for": Path(audio_path).name})
+            _save_weights(save_model, adapted_model, target, Path(audio_path).name)
             adapted_name = target.name
         document = {
             "format": FORMAT, "version": VERSION,
@@ -160,6 +159,21 @@ def save_project(path: str | os.PathLike, *, audio_path: str | os.PathLike, audi
         if old.name not in {p.name for p in written}:
             old.unlink(missing_ok=True)
     return path
+
+
+def _save_weights(save_model, model, target: Path, song_name: str) -> None:
+    """Write adapted weights; a failure of the writer (safetensors reports the disk filling up
+    as its own error) becomes one line."""
+    from safetensors import SafetensorError
+
+    try:
+        save_model(model, target, half=False, notes={"adapted_for": song_name})
+    except SafetensorError as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else "write error"
+        if "os error 28" in reason or "No space left" in reason:
+            raise ProjectError(f"Disk full while writing {target}; the project was not saved") \
+                from None
+        raise ProjectError(f"Cannot write {target}: {reason}") from None
 
 
 def _read_json(path: Path) -> dict:

@@ -18,6 +18,7 @@ from core.audio import save_audio
 from core.cli import RESULT_NAMES, main
 from core.output_set import STAGING_PREFIX
 from tests.conftest import synth_song
+from tests.full_disk import full_disk  # noqa: F401 - a fixture
 
 REPO = Path(__file__).resolve().parents[1]
 OLD = "old result\n"
@@ -210,24 +211,6 @@ def test_a_failed_check_leaves_no_empty_output_folder(tmp_path, capsys, tiny_mod
     assert code == 2
     _one_error_line(err, "folder")
     assert not (tmp_path / "a").exists()
-
-
-@pytest.fixture
-def full_disk(tmp_path):
-    """A real, small tmpfs (needs permission to mount: root in a container that allows it)."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    try:
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
-                              capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"cannot mount a small file system here: {exc}")
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small file system here: {done.stderr.strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], capture_output=True, timeout=30)
 
 
 def test_full_disk_is_refused_before_the_work(tmp_path, capsys, tiny_model_file, full_disk,

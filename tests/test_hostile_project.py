@@ -28,6 +28,7 @@ from core.recovery import read_recovery, recovery_file, write_recovery
 from core.session import Session
 from core.view_state import ViewState
 from tests.conftest import synth_song, tiny_model
+from tests.full_disk import full_disk  # noqa: F401 - a fixture
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -310,3 +311,21 @@ def test_the_notice_of_a_project_does_not_follow_the_next_song(opened, tmp_path,
     assert reopened.open_notice
     run(reopened.open_iter(opened.audio.path))
     assert reopened.open_notice is None
+
+
+def test_saving_onto_a_full_disk_keeps_the_old_project(opened, tmp_path, full_disk):
+    opened.draw([0.5, 0.6], [220.0, 220.0])
+    path = opened.save_project(full_disk / "p.isolde")
+    before = path.read_bytes()
+    with open(full_disk / "filler", "wb", buffering=0) as filler:  # take what is left
+        try:
+            while True:
+                filler.write(b"\0" * 4096)
+        except OSError:
+            pass
+    opened.draw([1.0, 1.1], [330.0, 330.0])
+    opened.model = _perturbed(opened.base_model)  # adapted weights too: they do not fit
+    with pytest.raises(IsoldeError, match="Disk full"):
+        opened.save_project(path)
+    assert path.read_bytes() == before and opened.is_dirty
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler", "p.isolde"]

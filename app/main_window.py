@@ -336,8 +336,13 @@ class MainWindow(QMainWindow):
         if recovery is not None:
             messages.ask(self, "Isolde found corrections of this song that were not saved "
                          "(the editor may have stopped unexpectedly). Restore them?",
-                         lambda: self.session.restore_recovery(recovery),
-                         self.session.forget_recovery)
+                         lambda: self._restore(recovery), self.session.forget_recovery)
+
+    def _restore(self, recovery) -> None:
+        try:
+            self.session.restore_recovery(recovery)
+        except IsoldeError as exc:  # e.g. times beyond the song: the copy stays on disk
+            self.show_error(f"The unsaved corrections cannot be restored: {exc}")
 
     def analyse(self) -> None:
         if self.session.model is None:

@@ -66,11 +66,10 @@ def test_the_recovery_copy_survives_the_restore_question(qtbot, make_window, tmp
 
 
 def test_a_damaged_recovery_copy_is_reported_and_kept(qtbot, make_window, tmp_path):
+    from core.models.store import sha256_of
+
     song = write_song(tmp_path / "song.wav")
-    window = make_window()
-    open_and_analyse(qtbot, window, song)
-    sha = window.session.audio_sha256
-    target = recovery_file(sha, tmp_path / "recovery")
+    target = recovery_file(sha256_of(song), tmp_path / "recovery")
     target.parent.mkdir(exist_ok=True)
     target.write_text('{"format": "isolde-recovery", "corrections": "broken"}')
     other = make_window()
@@ -182,3 +181,23 @@ def test_importing_corrections_outside_the_range_is_a_dialog(qtbot, make_window,
                         lambda *a, **k: (str(good), ""))
     window.import_corrections()
     assert np.allclose(window.session.corrections.f0_hz, [220.0, 221.0])
+
+
+def test_a_recovery_copy_that_does_not_fit_the_song_is_a_dialog(qtbot, make_window, tmp_path):
+    from core.corrections import Corrections
+    from core.recovery import write_recovery
+    from core.view_state import ViewState
+
+    from core.models.store import sha256_of
+
+    song = write_song(tmp_path / "song.wav")
+    copy_path = write_recovery(sha256_of(song), song,
+                               Corrections([50.0, 50.1], [220.0, 220.0]), ViewState(),
+                               tmp_path / "recovery")
+    other = make_window()
+    with wait_job(qtbot, other, "analysis"):
+        other.open_path(song)
+    assert "Restore" in _box_text()
+    _answer(Buttons.Yes)
+    assert "cannot be restored" in _box_text() and "outside the song" in _box_text()
+    assert other.session.corrections.is_empty and copy_path.exists()

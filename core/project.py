@@ -185,6 +185,8 @@ def _read_json(path: Path) -> dict:
         raise ProjectError(f"Cannot read project file {path}: {exc.strerror or exc}") from None
     if path.is_dir():
         raise ProjectError(f"Expected a project file, got a folder: {path}")
+    if not path.is_file():
+        raise ProjectError(f"Expected a project file, got a pipe or device: {path}")
     if size > MAX_PROJECT_BYTES:
         raise ProjectError(f"Project file is implausibly large ({size} bytes): {path}")
     try:

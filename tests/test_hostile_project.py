@@ -329,3 +329,11 @@ def test_saving_onto_a_full_disk_keeps_the_old_project(opened, tmp_path, full_di
         opened.save_project(path)
     assert path.read_bytes() == before and opened.is_dirty
     assert sorted(p.name for p in full_disk.iterdir()) == ["filler", "p.isolde"]
+
+
+def test_a_fifo_or_device_as_a_project_is_refused_without_hanging(tmp_path):
+    fifo = tmp_path / "p.isolde"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero")):
+        with pytest.raises(ProjectError, match="pipe or device"):
+            load_project(path)

@@ -39,7 +39,7 @@ def _configure_separate(parser: argparse.ArgumentParser) -> None:
 
 
 #: What ``isolde separate`` writes, all together or not at all.
-RESULT_NAMES = ("vocals.wav", "accompaniment.wav", "f0.csv", "beats.csv")
+RESULT_NAMES = ("vocals.wav", "accompaniment.wav", "f0.csv", "confidence.csv", "beats.csv")
 
 
 def separate_command(args: argparse.Namespace) -> int:
@@ -51,9 +51,12 @@ def separate_command(args: argparse.Namespace) -> int:
 
 
 def _separate(args: argparse.Namespace, output_set) -> int:
+    import numpy as np
+
     from .audio import load_audio
     from .beats import write_beats_csv
-    from .export import write_f0_csv, write_stems
+    from .confidence import f0_confidence
+    from .export import write_confidence_csv, write_f0_csv, write_stems
     from .model_files import load_checked_model as load_model
     from .progress import run_with_bar
     from .separate import pick_device, separate_iter
@@ -83,13 +86,21 @@ def _separate(args: argparse.Namespace, output_set) -> int:
             write_stems(staging, result.vocals, result.accompaniment, result.sample_rate,
                         protect=(source,))
             write_f0_csv(staging / "f0.csv", result.frame_times, f0)
+            confidence = (f0_confidence(result.analysis.f0_saliency, result.f0_hz)
+                          if result.analysis.f0_saliency is not None
+                          else np.zeros(len(f0), dtype=np.float32))
+            if corrections is not None:
+                corrected, _ = corrections.to_frames(result.frame_times)
+                confidence[corrected] = 1.0  # the user said what is there
+            write_confidence_csv(staging / "confidence.csv", result.frame_times, confidence)
             write_beats_csv(staging / "beats.csv", result.beats)
         except IsoldeError as exc:
             raise outputs.staged_error(exc) from None
         interrupted = outputs.commit()
-    print(f"Wrote {outdir}/vocals.wav, accompaniment.wav, f0.csv, beats.csv", file=sys.stderr)
+    print(f"Wrote {outdir}/vocals.wav, accompaniment.wav, f0.csv, confidence.csv, beats.csv",
+          file=sys.stderr)
     if interrupted:
-        print(f"isolde: interrupted while the results were moved into place; all four were "
+        print(f"isolde: interrupted while the results were moved into place; all five were "
               f"written to {outdir}", file=sys.stderr)
         return 130
     return 0

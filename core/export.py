@@ -22,6 +22,18 @@ def write_f0_csv(path: str | os.PathLike, times: np.ndarray, f0_hz: np.ndarray) 
     return Path(path)
 
 
+def write_confidence_csv(path: str | os.PathLike, times: np.ndarray,
+                         confidence: np.ndarray) -> Path:
+    """CSV with header ``time,confidence``: one row per F0 frame, seconds and 0..1
+    (:mod:`core.confidence`; 1 on frames the user corrected)."""
+    buffer = io.StringIO()
+    buffer.write("time,confidence\n")
+    for t, c in zip(np.asarray(times, dtype=float), np.asarray(confidence, dtype=float)):
+        buffer.write(f"{t:.6f},{c:.4f}\n")
+    write_text_atomic(path, buffer.getvalue())
+    return Path(path)
+
+
 def check_output_folder(outdir: str | os.PathLike, *, inputs: tuple = ()) -> Path:
     """Create ``outdir`` if needed and make sure it is writable and overwrites no input."""
     outdir = Path(outdir)

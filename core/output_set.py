@@ -1,4 +1,4 @@
-"""A set of result files that appears all together or not at all (``isolde separate``'s four).
+"""A set of result files that appears all together or not at all (``isolde separate``'s results).
 
 The files are written into a hidden staging folder inside the output folder, then moved into
 place by :meth:`OutputSet.commit`: the files they replace are first set aside in the staging

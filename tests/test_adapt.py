@@ -276,8 +276,8 @@ def test_cli_adapts_and_writes_the_corrections_into_f0_csv(tmp_path, capsys, tin
     code, err = _cli(capsys, path, "-o", out, "--model", tiny_model_file, "--device", "cpu",
                      "--corrections", csv_file, "--adapt-steps", steps)
     assert code == 0, err
-    assert sorted(p.name for p in out.iterdir()) == ["accompaniment.wav", "beats.csv", "f0.csv",
-                                                     "vocals.wav"]
+    assert sorted(p.name for p in out.iterdir()) == ["accompaniment.wav", "beats.csv",
+                                                     "confidence.csv", "f0.csv", "vocals.wav"]
     with open(out / "f0.csv") as handle:
         rows = list(csv.reader(handle))[1:]
     frame_times = np.array([float(t) for t, _ in rows])

@@ -14,7 +14,7 @@ from core.audio import save_audio
 from core.cli import main
 from tests.conftest import synth_song
 
-OUTPUTS = ("vocals.wav", "accompaniment.wav", "f0.csv", "beats.csv")
+OUTPUTS = ("vocals.wav", "accompaniment.wav", "f0.csv", "confidence.csv", "beats.csv")
 
 
 def _separate(capsys, *argv):
@@ -46,6 +46,11 @@ def test_separate_writes_the_contract(tmp_path, capsys, tiny_model_file, rate, c
     assert all(float(f) >= 0 for _, f in rows[1:])
     assert np.allclose([float(t) for t, _ in rows[1:4]], [0, 0.016, 0.032])
     assert (out / "beats.csv").read_text().splitlines()[0] == "time"
+    confidence = (out / "confidence.csv").read_text().splitlines()
+    assert confidence[0] == "time,confidence"
+    assert len(confidence) == len((out / "f0.csv").read_text().splitlines())
+    values = np.array([float(line.split(",")[1]) for line in confidence[1:]])
+    assert values.min() >= 0 and values.max() <= 1
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
 
 

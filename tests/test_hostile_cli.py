@@ -71,7 +71,8 @@ SLOW_RENAMES = """
 import os as _os
 _real_replace = _os.replace
 def _slow_replace(src, dst, *a, **k):
-    if os.path.basename(str(dst)) in ("vocals.wav", "accompaniment.wav", "f0.csv", "beats.csv") \\
+    if os.path.basename(str(dst)) in ("vocals.wav", "accompaniment.wav", "f0.csv", "confidence.csv",
+                                   "beats.csv") \\
             and ".isolde-staging-" in str(src) and ".isolde-staging-" not in str(dst):
         print("MOVING", file=sys.stderr, flush=True)
         time.sleep(0.4)
@@ -131,7 +132,7 @@ def test_sigint_while_results_move_in_gives_the_whole_new_set(tmp_path, tiny_mod
     proc.send_signal(signal.SIGINT)
     code, err = _finish(proc)
     assert code == 130, err
-    assert "all four were written" in err and "Traceback" not in err
+    assert "all five were written" in err and "Traceback" not in err
     assert not any(_is_old(out)), "a mixture of old and new results"
     assert sf.info(out / "vocals.wav").frames == 88200
     assert (out / "f0.csv").read_text().startswith("time,f0")

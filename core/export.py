@@ -12,26 +12,27 @@ from .errors import IsoldeError
 from .fileio import write_text_atomic
 
 
-def write_f0_csv(path: str | os.PathLike, times: np.ndarray, f0_hz: np.ndarray) -> Path:
-    """CSV with header ``time,f0``: one row per frame, seconds and Hz (0 = no voice)."""
+def write_frame_csv(path: str | os.PathLike, column: str, times: np.ndarray,
+                    values: np.ndarray, decimals: int = 3) -> Path:
+    """CSV with header ``time,<column>``: one row per frame, seconds and the value."""
     buffer = io.StringIO()
-    buffer.write("time,f0\n")
-    for t, f in zip(np.asarray(times, dtype=float), np.asarray(f0_hz, dtype=float)):
-        buffer.write(f"{t:.6f},{f:.3f}\n")
+    buffer.write(f"time,{column}\n")
+    for t, v in zip(np.asarray(times, dtype=float), np.asarray(values, dtype=float)):
+        buffer.write(f"{t:.6f},{v:.{decimals}f}\n")
     write_text_atomic(path, buffer.getvalue())
     return Path(path)
+
+
+def write_f0_csv(path: str | os.PathLike, times: np.ndarray, f0_hz: np.ndarray) -> Path:
+    """CSV with header ``time,f0``: one row per frame, seconds and Hz (0 = no voice)."""
+    return write_frame_csv(path, "f0", times, f0_hz)
 
 
 def write_confidence_csv(path: str | os.PathLike, times: np.ndarray,
                          confidence: np.ndarray) -> Path:
     """CSV with header ``time,confidence``: one row per F0 frame, seconds and 0..1
     (:mod:`core.confidence`; 1 on frames the user corrected)."""
-    buffer = io.StringIO()
-    buffer.write("time,confidence\n")
-    for t, c in zip(np.asarray(times, dtype=float), np.asarray(confidence, dtype=float)):
-        buffer.write(f"{t:.6f},{c:.4f}\n")
-    write_text_atomic(path, buffer.getvalue())
-    return Path(path)
+    return write_frame_csv(path, "confidence", times, confidence, decimals=4)
 
 
 def check_output_folder(outdir: str | os.PathLike, *, inputs: tuple = ()) -> Path:

@@ -471,26 +471,26 @@ def write_results(rows: list[dict], out: Path, sdr_name: str) -> tuple[list[dict
 
 # ------------------------------------------------------------------------------ CLI
 
-def _parse_shares(text: str) -> tuple:
+def _parse_numbers(text: str, option: str, unit: str, example: str) -> tuple:
     try:
-        shares = tuple(float(s) for s in text.split(",") if s.strip())
+        return tuple(sorted({float(v) for v in text.split(",") if v.strip()}))
     except ValueError:
-        raise IsoldeError(f"--shares takes percentages separated by commas, e.g. 0,25,50 "
+        raise IsoldeError(f"{option} takes {unit} separated by commas, e.g. {example} "
                           f"(got {text!r})") from None
+
+
+def _parse_shares(text: str) -> tuple:
+    shares = _parse_numbers(text, "--shares", "percentages", "0,25,50")
     if not shares or any(not (0 <= s <= 100) for s in shares):
         raise IsoldeError(f"--shares must be percentages from 0 to 100 (got {text!r})")
-    return tuple(sorted(set(shares)))
+    return shares
 
 
 def _parse_budgets(text: str) -> tuple:
-    try:
-        budgets = tuple(float(b) for b in text.split(",") if b.strip())
-    except ValueError:
-        raise IsoldeError(f"--budgets takes seconds separated by commas, e.g. 5,15,30 "
-                          f"(got {text!r})") from None
+    budgets = _parse_numbers(text, "--budgets", "seconds", "5,15,30")
     if any(not (0 < b < 1e6) for b in budgets):
         raise IsoldeError(f"--budgets must be positive numbers of seconds (got {text!r})")
-    return tuple(sorted(set(budgets)))
+    return budgets
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:

@@ -121,7 +121,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def command(args: argparse.Namespace) -> int:
     from .errors import IsoldeError
-    from .models.store import load_model
+    from .model_files import load_checked_model as load_model
     from .train import open_source
 
     train_set, valid_set = open_source(args.dataset)

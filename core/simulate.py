@@ -261,7 +261,7 @@ def simulate_iter(config: SimulationConfig, model=None) -> Job[list[dict]]:
 
     model : an already loaded model (else ``config.model`` or the shipped default is loaded)
     """
-    from .models.store import load_model
+    from .model_files import load_checked_model as load_model
     from .separate import pick_device
     from .train import pool_track
 

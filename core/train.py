@@ -30,7 +30,8 @@ from .errors import IsoldeError
 from .fileio import write_text_atomic
 from .metrics import interpolate_f0, melody_metrics, snr_sdr
 from .models import JointModel, ModelConfig
-from .models.store import load_model, save_model
+from .model_files import load_checked_model as load_model
+from .models.store import save_model
 from .progress import Job, Progress, run_with_bar
 from .progress import run as run_job
 from .separate import analyse_iter, pick_device
@@ -369,8 +370,9 @@ def _pick_validation(dataset, n: int) -> list[int]:
 
 def train_iter(config: TrainConfig) -> Job[Path]:
     """Train (or resume) a run; yields progress with the loss; returns the run folder."""
+    check_config(config)
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+    _check_same_network(out, config)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     rank = 0
     if distributed:
@@ -383,10 +385,7 @@ def train_iter(config: TrainConfig) -> Job[Path]:
             torch.cuda.set_device(device)
     else:
         device = pick_device(config.device)
-    if rank == 0:
-        write_text_atomic(out / "config.json", json.dumps(asdict(config), indent=2) + "\n")
-
-    yield Progress("loading data", 0.0)
+    # Every cheap check before the run folder is made: sources, starting weights.
     train_sets, valid_sets = [], []
     for spec in config.sources:
         train_set, valid_set = open_source(spec)
@@ -394,6 +393,16 @@ def train_iter(config: TrainConfig) -> Job[Path]:
             train_sets.append(train_set)
         if valid_set is not None:
             valid_sets.append((spec.partition(":")[0].lower(), valid_set))
+    if not train_sets:
+        raise IsoldeError("No training data: every --source given is a validation set only")
+    checkpoint_file = out / "checkpoint.pt"
+    initial = (_initial_weights(config.init_from, config.model_config())
+               if config.init_from and not checkpoint_file.exists() else None)
+    out.mkdir(parents=True, exist_ok=True)
+    if rank == 0:
+        write_text_atomic(out / "config.json", json.dumps(asdict(config), indent=2) + "\n")
+
+    yield Progress("loading data", 0.0)
     pool = []
     total = sum(len(d) for d in train_sets)
     for d in train_sets:
@@ -411,15 +420,14 @@ def train_iter(config: TrainConfig) -> Job[Path]:
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     generator = torch.Generator().manual_seed(config.seed + 1000 * rank)
     step, best = 0, -float("inf")
-    checkpoint_file = out / "checkpoint.pt"
     if checkpoint_file.exists():
         state = torch.load(checkpoint_file, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
         step, best = int(state["step"]), float(state["best"])
-    elif config.init_from:
-        model.load_state_dict(_initial_weights(config.init_from, config.model_config()))
+    elif initial is not None:
+        model.load_state_dict(initial)
     trainable = model
     if distributed:
         trainable = torch.nn.parallel.DistributedDataParallel(
@@ -477,16 +485,64 @@ def train_iter(config: TrainConfig) -> Job[Path]:
     return out
 
 
+def check_config(config: TrainConfig) -> None:
+    """Refuse a configuration whose fields have the wrong type or an impossible value."""
+    for name, default in asdict(TrainConfig()).items():
+        value = getattr(config, name)
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        elif isinstance(default, list):
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        else:
+            ok = isinstance(value, type(default)) and not isinstance(value, bool)
+        if not ok:
+            raise IsoldeError(f"Training option {name!r} must be a {type(default).__name__}, "
+                              f"got {value!r}")
+    for name in ("steps", "batch_size", "crop_frames", "validate_every", "checkpoint_every",
+                 "svs_channels", "svs_max_channels", "f0_channels", "f0_max_channels"):
+        if not 0 < getattr(config, name) <= 1_000_000:
+            raise IsoldeError(f"Training option {name!r} must be a positive number below "
+                              f"1000000, got {getattr(config, name)!r}")
+    if not config.sources:
+        raise IsoldeError("No data source: give at least one --source")
+
+
+def _check_same_network(out: Path, config: TrainConfig) -> None:
+    """A run folder with a checkpoint resumes only with the network it was started with."""
+    saved_file = out / "config.json"
+    if not (out / "checkpoint.pt").exists() or not saved_file.exists():
+        return
+    try:
+        saved = json.loads(saved_file.read_text())
+        saved_network = TrainConfig(**{k: v for k, v in saved.items()
+                                       if k in TrainConfig.__dataclass_fields__}).model_config()
+    except (OSError, ValueError, TypeError):
+        return  # nothing to compare with: the checkpoint itself will tell
+    if saved_network != config.model_config():
+        raise IsoldeError(f"{out} holds a run of another network ({saved_network.architecture}, "
+                          f"{saved_network.svs_channels}-{saved_network.svs_max_channels} "
+                          "channels): choose another --out to start a new run")
+
+
 def _initial_weights(path: str, model_config: ModelConfig) -> dict:
     """Weights to start a new run from: another run's ``checkpoint.pt`` or a model file."""
     source = Path(path)
-    try:
-        if source.suffix == ".pt":
+    if source.suffix == ".pt":
+        try:
             state = torch.load(source, map_location="cpu", weights_only=True)["model"]
-        else:
-            state = load_model(source).state_dict()
-    except (OSError, KeyError, TypeError, RuntimeError, ValueError) as exc:
-        raise IsoldeError(f"Cannot start training from {path}: {exc}") from exc
+        except FileNotFoundError:
+            raise IsoldeError(f"Cannot start training from {path}: no such file") from None
+        except Exception:  # noqa: BLE001 - pickles that are not plain tensors land here too
+            raise IsoldeError(f"Cannot start training from {path}: not an Isolde training "
+                              "checkpoint (checkpoints hold tensors only; nothing else is "
+                              "loaded)") from None
+        if not isinstance(state, dict):
+            raise IsoldeError(f"Cannot start training from {path}: not an Isolde training "
+                              "checkpoint")
+    else:
+        state = load_model(source).state_dict()
     try:
         JointModel(model_config).load_state_dict(state)
     except RuntimeError:
@@ -581,9 +637,14 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     values = asdict(TrainConfig())
     if args.config:
         try:
-            values.update(json.loads(Path(args.config).read_text()))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise IsoldeError(f"Cannot read training config {args.config}: {exc}") from exc
+            given = json.loads(Path(args.config).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            raise IsoldeError(f"Cannot read training config {args.config}: "
+                              f"{type(exc).__name__}") from None
+        if not isinstance(given, dict):
+            raise IsoldeError(f"Training config {args.config} must be a JSON object of "
+                              "training options")
+        values.update(given)
     for name in values:
         given = getattr(args, name, None)
         if given is not None:

@@ -131,3 +131,55 @@ def test_pitch_guesses_follow_the_mirex_convention():
     assert guesses[9] == pytest.approx(-pitch.f0_bin_to_hz(120))
     assert guesses[14] < 0
 
+
+
+@pytest.mark.parametrize("config_text,pattern", [
+    ('{"steps": "many"}', "'steps' must be a int"),
+    ('{"learning_rate": [1]}', "'learning_rate' must be a float"),
+    ('{"batch_size": 0}', "'batch_size' must be a positive"),
+    ('[1, 2]', "must be a JSON object"),
+    ('{"normalize_level": "no"}', "'normalize_level' must be a bool"),
+])
+def test_bad_training_config_is_one_line_and_leaves_no_run_folder(tmp_path, capsys, config_text,
+                                                                  pattern):
+    root = write_fake_mir1k(tmp_path / "mir1k", clips_per_singer=1, seconds=2.0)
+    config = tmp_path / "config.json"
+    config.write_text(config_text)
+    run_dir = tmp_path / "run"
+    code = main(["train", "--source", f"mir1k:{root}", "--out", str(run_dir),
+                 "--config", str(config)])
+    err = capsys.readouterr().err
+    assert code == 2 and pattern in err and "Traceback" not in err, err
+    assert not run_dir.exists()
+
+
+def test_resuming_with_another_network_is_refused_and_keeps_the_run(tmp_path, capsys):
+    root = write_fake_mir1k(tmp_path / "mir1k")
+    run_dir = tmp_path / "run"
+    argv = ["train", "--source", f"mir1k:{root}", "--out", str(run_dir), *TINY_FLAGS]
+    assert main([*argv, "--steps", "1"]) == 0
+    saved = (run_dir / "config.json").read_text()
+    other = [f if f != "4" else "8" for f in argv]  # svs/f0 channels 4 -> 8
+    assert main([*other, "--steps", "2"]) == 2
+    assert "another network" in capsys.readouterr().err
+    assert (run_dir / "config.json").read_text() == saved
+
+
+def test_a_pickle_as_starting_weights_is_refused_without_loading_it(tmp_path, capsys):
+    import pickle
+
+    root = write_fake_mir1k(tmp_path / "mir1k", clips_per_singer=1, seconds=2.0)
+    marker = tmp_path / "ran"
+    hostile = tmp_path / "evil.pt"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    hostile.write_bytes(pickle.dumps({"model": Evil()}))
+    code = main(["train", "--source", f"mir1k:{root}", "--out", str(tmp_path / "run"),
+                 "--init-from", str(hostile), *TINY_FLAGS])
+    err = capsys.readouterr().err
+    assert code == 2 and "not an Isolde training checkpoint" in err
+    assert "weights_only" not in err and not marker.exists()
+    assert not (tmp_path / "run").exists()

@@ -68,6 +68,9 @@ def build_actions(w) -> SimpleNamespace:
                          "Ctrl+0")
     a.fit_pitch = _action(w, "&Fit pitch to the melody", w.fit_pitch, "Shift+F",
                           tip="Show the pitch range the melody spans")
+    a.next_doubt = _action(w, "&Next doubt", w.next_doubt, "N",
+                           tip="Show the next stretch where the F0 is most likely wrong "
+                               "(longest first); dotted in the F0 view")
     a.follow = _action(w, "&Follow playhead", lambda on: w.session.set_view_options(
         follow_playhead=bool(on)), "F", checkable=True)
     a.show_accompaniment = _action(w, "Show &accompaniment", lambda on: w.session.set_view_options(
@@ -116,7 +119,7 @@ def _build_menus(w, a) -> None:
                    a.octave_down, a.clear, a.select_none, None, a.settings):
         edit.addSeparator() if action is None else edit.addAction(action)
     view = bar.addMenu("&View")
-    for action in (a.zoom_in, a.zoom_out, a.zoom_all, a.fit_pitch, None, a.follow,
+    for action in (a.zoom_in, a.zoom_out, a.zoom_all, a.fit_pitch, a.next_doubt, None, a.follow,
                    a.show_accompaniment, a.saliency):
         view.addSeparator() if action is None else view.addAction(action)
     play = bar.addMenu("&Playback")
@@ -133,7 +136,7 @@ def _build_menus(w, a) -> None:
 #: Short labels of the toolbar's buttons (the menus keep the full texts).
 TOOLBAR_TEXTS = {"open": "Open", "play": "Play", "loop": "Loop", "follow": "Follow",
                  "mixer": "Mixer", "pen": "Pen", "select": "Select", "snap": "Semitones",
-                 "snap_beats": "Beats", "octave_up": "Oct +", "octave_down": "Oct -",
+                 "snap_beats": "Beats", "next_doubt": "Next doubt", "octave_up": "Oct +", "octave_down": "Oct -",
                  "undo": "Undo", "redo": "Redo", "update_dnn": "Update DNN", "ab": "A/B",
                  "undo_update": "Undo update", "export": "Export"}
 
@@ -163,8 +166,8 @@ def _build_toolbar(w, a) -> None:
         "00:00.00  bar 000.0") + 12)
     toolbar.addSeparator()
     toolbar.addWidget(a.position_label)
-    for action in (None, a.pen, a.select, a.snap, a.snap_beats, a.octave_up, a.octave_down, None,
-                   a.undo, a.redo):
+    for action in (None, a.pen, a.select, a.snap, a.snap_beats, a.next_doubt, a.octave_up,
+                   a.octave_down, None, a.undo, a.redo):
         toolbar.addSeparator() if action is None else toolbar.addAction(action)
     # A second row: the network and its results, then (added by the window) the picture's colours.
     w.addToolBarBreak()

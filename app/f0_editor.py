@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QTimer
+from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QPixmapCache
 from PySide6.QtWidgets import QGraphicsItem
 
 from core import pitch, spectral
+from core.confidence import DOUBT_THRESHOLD
 from core.picture_levels import auto_levels
 from core.session import Session
 from core.view_state import MIDI_LIMITS
@@ -72,6 +73,12 @@ class F0EditorView(pg.PlotWidget):
             return pg.PlotCurveItem(pen=pg.mkPen(colour, width=width), connect="finite")
 
         self.estimated = curve(colours.estimated_f0, 2)
+        # Doubtful frames: the estimate's colour, wider and dotted, under the estimate (shape,
+        # not a new colour, so that every colour map keeps it readable).
+        self.doubtful = pg.PlotCurveItem(
+            pen=pg.mkPen(colours.estimated_f0, width=6, style=Qt.PenStyle.DotLine),
+            connect="finite")
+        self.addItem(self.doubtful)
         self.corrected = curve(colours.corrected_f0, 3)
         self.deleted = curve(colours.deleted, 5)
         for curve in (self.estimated, self.corrected, self.deleted):
@@ -166,7 +173,9 @@ class F0EditorView(pg.PlotWidget):
             est = np.where(~corrected & (estimate > 0), pitch.hz_to_midi(estimate), np.nan)
             cor = np.where(corrected & (effective > 0), pitch.hz_to_midi(effective), np.nan)
         deleted = np.where(corrected & (effective <= 0), 1.0, np.nan)
-        self._curves = {"times": times, "estimated": est, "corrected": cor, "deleted": deleted}
+        doubt = np.where(self.session.f0_confidence() < DOUBT_THRESHOLD, est, np.nan)
+        self._curves = {"times": times, "estimated": est, "corrected": cor, "deleted": deleted,
+                        "doubtful": doubt}
         self._window = (0, 0)
         self._reslice_if_needed(force=True)
 
@@ -196,6 +205,7 @@ class F0EditorView(pg.PlotWidget):
         self._window, self._step = (a, b), step
         x = self._curves["times"][a:b:step]
         self.estimated.setData(x, self._curves["estimated"][a:b:step], skipFiniteCheck=True)
+        self.doubtful.setData(x, self._curves["doubtful"][a:b:step], skipFiniteCheck=True)
         self.corrected.setData(x, self._curves["corrected"][a:b:step], skipFiniteCheck=True)
         self._place_deleted()
 
@@ -226,7 +236,8 @@ class F0EditorView(pg.PlotWidget):
         self._shown = (None, self._shown[1], None)
         self.bars.set_grid(None)
         self._curves = {}
-        for curve in (self.estimated, self.corrected, self.deleted, self.beats, self.downbeats):
+        for curve in (self.estimated, self.doubtful, self.corrected, self.deleted, self.beats,
+                      self.downbeats):
             curve.setData([], [])
 
     # ------------------------------------------------------------------ helpers for tests/benchmarks

@@ -29,6 +29,7 @@ SHORTCUTS = [
     ("Ctrl+= (or Ctrl++) / Ctrl+-", "Zoom time in / out"),
     ("Ctrl+0", "Whole song"),
     ("Shift+F", "Fit the pitch range to the melody"),
+    ("N", "Next doubt: show the next stretch where the F0 is most likely wrong"),
     ("Ctrl+U", "Update DNN"),
     ("B", "A/B: swap with the previous result"),
     ("Ctrl+O / Ctrl+S / Ctrl+Shift+S", "Open / save project / save project as"),

@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
 
         self._applied_pitch_range = None
+        self._doubt_index = -1  # the doubtful stretch "Next doubt" showed last
         self.playback = PlaybackController(self.session, self)
         self.playback.position_changed.connect(self._move_playhead)
         self.playback.error.connect(self.show_error)
@@ -279,6 +280,23 @@ class MainWindow(QMainWindow):
         if fitted is not None:  # applied even when it equals the last range set (zoomed since)
             self._applied_pitch_range = fitted
             self.f0_view.box.setYRange(*fitted, padding=0)
+
+    def next_doubt(self) -> None:
+        """Show and select the next doubtful stretch of the F0, longest first, round and round
+        (View > Next doubt)."""
+        stretches = self.session.doubtful_stretches()
+        if not stretches:
+            self.statusBar().showMessage("No doubtful F0 left" if self.session.result is not None
+                                         else "Nothing analysed yet", 4000)
+            return
+        self._doubt_index = (self._doubt_index + 1) % len(stretches)
+        t0, t1 = stretches[self._doubt_index]
+        span = max(t1 - t0, 1.0)
+        self.time_axis.set_range(max(t0 - span, 0.0), min(t1 + span, self.session.duration))
+        self.session.set_selection(t0, t1)
+        self.statusBar().showMessage(
+            f"Doubt {self._doubt_index + 1} of {len(stretches)}: {t1 - t0:.1f} s at "
+            f"{int(t0 // 60)}:{t0 % 60:04.1f}", 6000)
 
     def show_mixer(self, on: bool) -> None:
         self.mixer_dock.setVisible(bool(on))

@@ -110,6 +110,7 @@ class Session:
         self._generation = 0
         self._lock = threading.RLock()
         self._swapped = False  # A/B: the previous result is the one in use
+        self._confidence_cache: tuple | None = None  # (result, its per-frame confidence)
 
     # ------------------------------------------------------------------ state
     @property
@@ -164,6 +165,30 @@ class Session:
         """The network's F0 (Hz, 0 = no voice) per frame; zeros before analysis."""
         return np.asarray(self.result.f0_hz) if self.result is not None \
             else np.zeros(len(self.frame_times()))
+
+    def f0_confidence(self) -> np.ndarray:
+        """How sure the network is of each frame's F0 (0..1, :mod:`core.confidence`); 1 where the
+        user corrected it; zeros before analysis."""
+        times = self.frame_times()
+        if self.result is None or self.result.analysis.f0_saliency is None:
+            return np.zeros(len(times), dtype=np.float32)
+        cached = self._confidence_cache
+        if cached is None or cached[0] is not self.result:
+            from .confidence import f0_confidence
+
+            cached = (self.result, f0_confidence(self.result.analysis.f0_saliency,
+                                                 self.result.f0_hz))
+            self._confidence_cache = cached
+        corrected, _ = corrected_frames(self.corrections, times)
+        return np.where(corrected, np.float32(1.0), cached[1])
+
+    def doubtful_stretches(self) -> list[tuple[float, float]]:
+        """Uncorrected stretches where the F0 is most likely wrong, longest first (s)."""
+        from .confidence import doubtful_stretches
+
+        end = self.duration
+        return [(t0, min(t1, end)) for t0, t1 in
+                doubtful_stretches(self.frame_times(), self.f0_confidence()) if t0 < end]
 
     def effective_f0(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(frame times s, F0 Hz the user sees, corrected bool) per analysis frame."""

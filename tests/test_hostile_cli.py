@@ -84,7 +84,9 @@ STUCK_SEPARATING = """
 import core.separate
 def _stuck(*a, **k):
     print("SEPARATING", file=sys.stderr, flush=True)
-    time.sleep(120)
+    for _ in range(1200):  # short sleeps: a signal that cuts one short cannot end the wait
+        time.sleep(0.1)
+    raise RuntimeError("no signal came")
     yield
 core.separate.separate_iter = _stuck
 """

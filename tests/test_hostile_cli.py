@@ -102,9 +102,12 @@ core.beats.write_beats_csv = _stuck
 
 def _child(patch: str, *argv) -> subprocess.Popen:
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    # As from a terminal: a test run started in the background (``make test &``) ignores SIGINT,
+    # and a child would inherit that.
     return subprocess.Popen([sys.executable, "-c", CHILD.format(repo=str(REPO), patch=patch),
                              "separate", *map(str, argv)], stderr=subprocess.PIPE, text=True,
-                            env=env, cwd=str(REPO))
+                            env=env, cwd=str(REPO),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for(proc: subprocess.Popen, marker: str, timeout: float = 240.0) -> str:

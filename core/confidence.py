@@ -106,20 +106,12 @@ def doubtful_stretches(times: np.ndarray, confidence: np.ndarray, *,
     times, confidence : (n_frames,) s and 0..1. Stretches closer than ``min_seconds`` are joined;
     shorter ones are left out. Returns (start, stop) in seconds.
     """
-    from .pitch import _runs
-
     times = np.asarray(times, dtype=np.float64)
     low = np.asarray(confidence) < threshold
     if len(times) < 2 or not low.any():
         return []
     hop = float(times[1] - times[0])
-    runs = [(a, b) for a, b, value in _runs(low) if value]
-    joined = [runs[0]]
-    for a, b in runs[1:]:
-        if (a - joined[-1][1]) * hop < min_seconds:
-            joined[-1] = (joined[-1][0], b)
-        else:
-            joined.append((a, b))
+    joined = pitch.true_runs(low, min_seconds / hop)
     stretches = [(float(times[a]), float(times[b - 1]) + hop) for a, b in joined
                  if (b - a) * hop >= min_seconds]
     return sorted(stretches, key=lambda s: (s[0] - s[1], s[0]))

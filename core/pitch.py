@@ -144,6 +144,20 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int, bool]]:
     return [(int(a), int(b), bool(flags[a])) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
+def true_runs(flags: np.ndarray, join_gaps_below: float = 0.0) -> list[tuple[int, int]]:
+    """Runs of True frames as (start, stop) indices, stop exclusive; runs separated by fewer than
+    ``join_gaps_below`` False frames are joined into one."""
+    flags = np.asarray(flags, dtype=bool)
+    runs = [(a, b) for a, b, value in (_runs(flags) if flags.size else []) if value]
+    joined = runs[:1]
+    for a, b in runs[1:]:
+        if a - joined[-1][1] < join_gaps_below:
+            joined[-1] = (joined[-1][0], b)
+        else:
+            joined.append((a, b))
+    return joined
+
+
 def drop_voicing_blips(voiced: np.ndarray, min_run: int = MIN_VOICED_FRAMES) -> np.ndarray:
     """Voiced runs shorter than ``min_run`` frames become unvoiced.
 
@@ -151,8 +165,8 @@ def drop_voicing_blips(voiced: np.ndarray, min_run: int = MIN_VOICED_FRAMES) -> 
     measured and dropped: it raised voicing false alarms more than recall.)
     """
     out = np.asarray(voiced, dtype=bool).copy()
-    for start, stop, value in _runs(out) if out.size else []:
-        if value and stop - start < min_run:
+    for start, stop in true_runs(out):
+        if stop - start < min_run:
             out[start:stop] = False
     return out
 

@@ -113,19 +113,13 @@ def worst_first_spans(wrong: np.ndarray, frame_times: np.ndarray,
     :data:`MERGE_GAP_SECONDS`) are taken longest first; the last one is cut to the budget.
     Returns sorted (start, stop) spans in seconds.
     """
-    from .pitch import _runs
+    from .pitch import true_runs
 
     wrong = np.asarray(wrong, dtype=bool)
     if not wrong.any() or budget_seconds <= 0:
         return []
     hop = float(frame_times[1] - frame_times[0]) if len(frame_times) > 1 else spectral.HOP_SECONDS
-    runs = [(a, b) for a, b, value in _runs(wrong) if value]
-    merged = [runs[0]]
-    for a, b in runs[1:]:
-        if (a - merged[-1][1]) * hop < MERGE_GAP_SECONDS:
-            merged[-1] = (merged[-1][0], b)
-        else:
-            merged.append((a, b))
+    merged = true_runs(wrong, MERGE_GAP_SECONDS / hop)
     spans, left = [], float(budget_seconds)
     for a, b in sorted(merged, key=lambda r: r[0] - r[1]):
         if left <= 1e-6:

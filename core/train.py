@@ -147,9 +147,10 @@ def pool_track(track) -> PooledTrack:
 class CropSampler:
     """Random training crops from a pool of tracks, drawn with a torch.Generator (resumable).
 
-    Each crop: a voice from a track that has one (maybe transposed by resampling, its F0 scaled to match, and maybe sent
-    through a random vocal production chain whose reverb and delay tails belong to the voice, as
-    in MUSDB18's stems), over its own or another track's accompaniment, or, with probability
+    Each crop: a voice from a track that has one (maybe transposed by resampling, its F0 scaled
+    to match, and maybe sent through a random vocal production chain whose reverb and delay tails
+    belong to the voice, as in MUSDB18's stems), over its own or another track's accompaniment,
+    or, with probability
     ``accompaniment_only_share``, that of a song without a voice (maybe through a random bus
     chain), each at a random gain; then the mixture (and the voice with it) is brought to the
     networks' reference level give or take ``level_jitter_db``, as separation does for a whole
@@ -173,6 +174,15 @@ class CropSampler:
     def _numpy_rng(self) -> np.random.Generator:
         return np.random.default_rng(int(torch.randint(0, 2 ** 31 - 1, (),
                                                        generator=self.generator)))
+
+    def _pick(self, tracks: list[PooledTrack]) -> PooledTrack:
+        return tracks[int(torch.randint(0, len(tracks), (), generator=self.generator))]
+
+    def _other_accompaniment(self, tracks: list[PooledTrack]) -> np.ndarray:
+        """The accompaniment of a random crop of a random track of ``tracks``, (n_samples,)."""
+        other = self._pick(tracks)
+        _, start = self._crop(other)
+        return other.accompaniment[start:start + self.n_samples]
 
     def _crop(self, track: PooledTrack) -> tuple[int, int]:
         frames = (len(track.vocals) - self.n_samples) // spectral.HOP
@@ -221,18 +231,13 @@ class CropSampler:
         cfg = self.config
         mixtures, voices, f0s = [], [], []
         for _ in range(cfg.batch_size):
-            track = self.pool[int(torch.randint(0, len(self.pool), (), generator=self.generator))]
+            track = self._pick(self.pool)
             k, start = self._crop(track)
             vocals, f0 = self._voice(track, k, start)
             if self.accompaniment_pool and self._uniform() < cfg.accompaniment_only_share:
-                other = self.accompaniment_pool[int(torch.randint(
-                    0, len(self.accompaniment_pool), (), generator=self.generator))]
-                _, other_start = self._crop(other)
-                accompaniment = other.accompaniment[other_start:other_start + self.n_samples]
+                accompaniment = self._other_accompaniment(self.accompaniment_pool)
             elif self._uniform() < cfg.remix_probability:
-                other = self.pool[int(torch.randint(0, len(self.pool), (), generator=self.generator))]
-                _, other_start = self._crop(other)
-                accompaniment = other.accompaniment[other_start:other_start + self.n_samples]
+                accompaniment = self._other_accompaniment(self.pool)
             else:
                 accompaniment = track.accompaniment[start:start + self.n_samples]
             if (cfg.accompaniment_bus_probability > 0

@@ -56,8 +56,12 @@ def f0_confidence(saliency: np.ndarray, f0_hz: np.ndarray | None = None, *,
     chosen_bin = np.clip(np.round(np.nan_to_num(chosen_bin)).astype(np.int64), 0, n_bins - 1)
     columns = np.arange(n_frames)
     chosen = saliency[chosen_bin, columns]
-    far = np.abs(np.arange(n_bins)[:, None] - chosen_bin[None, :]) > SAME_RIDGE_BINS
-    second = np.where(far, saliency, 0.0).max(axis=0)
+    second = np.empty(n_frames, dtype=np.float32)
+    grid = np.arange(n_bins)[:, None]
+    for a in range(0, n_frames, 4096):  # in blocks: bins x frames temporaries stay small
+        b = min(a + 4096, n_frames)
+        far = np.abs(grid - chosen_bin[None, a:b]) > SAME_RIDGE_BINS
+        second[a:b] = np.where(far, saliency[:, a:b], 0.0).max(axis=0)
     ridge = np.sqrt(np.clip(1.0 - second / np.maximum(chosen, 1e-4), 0.0, 1.0))
     return np.clip(voicing * np.where(voiced, ridge, 1.0), 0.0, 1.0).astype(np.float32)
 

@@ -82,8 +82,10 @@ def magnitude_level_db(magnitude: np.ndarray | torch.Tensor) -> float:
     magnitude : (N_BINS, n_frames) linear magnitude on the model's grid (:func:`model_magnitude`)
     returns : dB relative to a full-scale square wave; -inf for silence
     """
-    m = torch.as_tensor(magnitude, dtype=torch.float32)
-    power = (m.double() ** 2).sum(dim=-2) / _FRAME_POWER_PER_UNIT_MS  # (n_frames,) mean square
+    m = torch.as_tensor(magnitude)
+    # In blocks of frames: a whole-song float copy of a 60-minute song's magnitude is ~0.5 GB.
+    power = torch.cat([(m[..., i:i + 4096].float() ** 2).sum(dim=-2).double()
+                       for i in range(0, m.shape[-1], 4096)]) / _FRAME_POWER_PER_UNIT_MS
     power = power[power > 1e-12]
     if power.numel() == 0:
         return -math.inf

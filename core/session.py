@@ -14,9 +14,8 @@ started on, so opening another song while a job runs is safe. This module import
 """
 from __future__ import annotations
 
-import importlib.util
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,15 +30,8 @@ from .bars import nearest_beat
 from .f0_edits import corrected_frames, shift_octaves, snap_to_semitones
 from .history import History
 from .progress import CancelFlag, Job
+from .session_jobs import Stage, adapt_available
 from .view_state import MIDI_LIMITS, ViewState
-
-ADAPT_MODULE = "core.adapt"
-
-
-def adapt_available() -> bool:
-    """Whether :mod:`core.adapt` (the fine-tuning behind "Update DNN") is part of this build."""
-    return importlib.util.find_spec(ADAPT_MODULE) is not None
-
 
 def describe_device(device) -> str:
     """"CPU" or "GPU: <name>" for the status bar."""
@@ -58,18 +50,6 @@ FIT_MARGIN_SEMITONES = 4.0
 
 #: Waveform envelopes that belong to a separation result.
 STAGE_ENVELOPES = ("vocals", "accompaniment")
-
-
-@dataclass(frozen=True)
-class Stage:
-    """A separation result with the model that produced it (one side of an A/B comparison).
-
-    envelopes : the result's waveform envelopes by name, kept so that swapping is instant
-    """
-
-    result: object  # core.separate.SeparationResult
-    model: object   # core.models.JointModel
-    envelopes: dict = field(default_factory=dict)
 
 
 class Session:

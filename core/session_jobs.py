@@ -9,7 +9,8 @@ and emit the session's events there.
 from __future__ import annotations
 
 import importlib
-from dataclasses import replace
+import importlib.util
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .audio import Audio, check_not_silent, load_audio, to_mono
@@ -30,6 +31,23 @@ SEPARATE_SECONDS_PER_SONG_SECOND = 0.013
 #: Songs longer than this (s) have their beats tracked in a child process (see analyse_iter).
 BEATS_IN_CHILD_SECONDS = 30.0
 ADAPT_MODULE = "core.adapt"
+
+
+def adapt_available() -> bool:
+    """Whether :mod:`core.adapt` (the fine-tuning behind "Update DNN") is part of this build."""
+    return importlib.util.find_spec(ADAPT_MODULE) is not None
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A separation result with the model that produced it (one side of an A/B comparison).
+
+    envelopes : the result's waveform envelopes by name, kept so that swapping is instant
+    """
+
+    result: object  # core.separate.SeparationResult
+    model: object   # core.models.JointModel
+    envelopes: dict = field(default_factory=dict)
 
 
 def cancellable(job: Job, cancel: CancelFlag | None) -> Job:
@@ -99,8 +117,6 @@ def open_iter(session, path: str | Path, *, expected_sha256: str | None = None,
 def _separate(session, audio, model, corrections, generation, cancel) -> Job:
     """Separate with ``model``, steered by ``corrections``; returns a Stage (not committed)."""
     from .separate import separate_iter
-    from .session import Stage
-
     check_not_silent(audio)
     device = session.device
     model.to(device)
@@ -181,8 +197,6 @@ def update_dnn_iter(session, cancel: CancelFlag | None = None) -> Job[object]:
     depends on the corrections only, not on how often the button was pressed. The result and
     model before the update are kept in ``session.previous`` (A/B, ``session.undo_update``).
     """
-    from .session import adapt_available
-
     if not adapt_available():
         raise IsoldeError("Updating the network needs core.adapt, which this build lacks")
     adapt = importlib.import_module(ADAPT_MODULE)

@@ -1,4 +1,5 @@
 """The engine is a library: importing any of ``core`` pulls in neither Qt nor madmom."""
+import ast
 import pkgutil
 import subprocess
 import sys
@@ -29,3 +30,109 @@ def test_no_qt_import_statements_in_core():
         text = path.read_text()
         for forbidden in ("import PySide6", "from PySide6", "import pyqtgraph", "from pyqtgraph"):
             assert forbidden not in text, f"{path} imports Qt"
+
+
+def module_names(root: Path, package: str) -> dict[Path, str]:
+    """Every module of the package under ``root`` (a source folder), by file: dotted names."""
+    names = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = list(path.relative_to(root).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        names[path] = ".".join([package, *parts])
+    return names
+
+
+def import_graph(root: Path, package: str) -> dict[str, set[str]]:
+    """Which modules of the package each of its modules imports, read from the source with ast.
+
+    Every ``import`` and ``from ... import`` counts, at the top of a file or inside a function
+    (a lazy import still closes a cycle), relative ones resolved against the importing module.
+    ``from PACKAGE import name`` counts the submodule ``name`` when there is one, else the
+    package itself. Importing a submodule does not count its parent packages' ``__init__``.
+    """
+    names = module_names(root, package)
+    modules = set(names.values())
+
+    def known(dotted: str) -> str | None:
+        while dotted and dotted not in modules:
+            dotted = dotted.rpartition(".")[0]
+        return dotted or None
+
+    graph = {name: set() for name in modules}
+    for path, name in names.items():
+        here = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base_parts = here.split(".")
+                    base_parts = base_parts[:len(base_parts) - (node.level - 1)]
+                    base = ".".join(base_parts + ([node.module] if node.module else []))
+                else:
+                    base = node.module or ""
+                targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
+                           for alias in node.names]
+            for target in targets:
+                if target == package or target.startswith(package + "."):
+                    resolved = known(target)
+                    if resolved is not None and resolved != name:
+                        graph[name].add(resolved)
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan), each sorted."""
+    index, low, on_stack, stack, cycles = {}, {}, set(), [], []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for other in sorted(graph[node]):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return cycles
+
+
+def test_the_cycle_finder_finds_cycles(tmp_path):
+    """A lazy relative import, a ``from . import`` and an absolute import close cycles here."""
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "sub" / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from .sub.b import thing\n")
+    (pkg / "sub" / "b.py").write_text("def thing():\n    from ..a import x\n")
+    (pkg / "c.py").write_text("from . import d\n")
+    (pkg / "d.py").write_text("import pkg.c\n")
+    (pkg / "e.py").write_text("from .sub import b\n")
+    graph = import_graph(pkg, "pkg")
+    assert graph["pkg.e"] == {"pkg.sub.b"}
+    assert import_cycles(graph) == [["pkg.a", "pkg.sub.b"], ["pkg.c", "pkg.d"]]
+    (pkg / "d.py").write_text("import numpy\n")
+    assert import_cycles(import_graph(pkg, "pkg")) == [["pkg.a", "pkg.sub.b"]]
+
+
+def test_core_has_no_import_cycles():
+    graph = import_graph(ROOT / "core", "core")
+    assert "core.cli" in graph and graph["core.cli"]
+    assert import_cycles(graph) == []

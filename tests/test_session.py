@@ -171,9 +171,9 @@ def test_missing_default_model_is_reported(tmp_path, monkeypatch):
 
 
 def test_update_without_adapt_or_corrections_is_refused(analysed, monkeypatch):
-    import core.session as session_module
+    import core.session_jobs as session_jobs
 
-    monkeypatch.setattr(session_module, "adapt_available", lambda: False)
+    monkeypatch.setattr(session_jobs, "adapt_available", lambda: False)
     with pytest.raises(IsoldeError, match="core.adapt"):
         run(analysed.update_dnn_iter())
 

@@ -22,7 +22,7 @@ import numpy as np
 from . import pitch, spectral
 from .errors import CorrectionsError
 from .fileio import write_text_atomic
-from .metrics import interpolate_f0
+from .pitch import interpolate_f0
 
 #: Points closer than this (s) belong to the same corrected span.
 SPAN_GAP_SECONDS = 0.05

@@ -25,7 +25,8 @@ from . import pitch
 from .audio import Audio
 from .fileio import write_text_atomic
 from .confidence import error_auc, f0_confidence, wrong_frames
-from .metrics import MELODY_KEYS, bss_sdr, interpolate_f0, melody_metrics, si_sdr, snr_sdr
+from .metrics import MELODY_KEYS, bss_sdr, melody_metrics, si_sdr, snr_sdr
+from .pitch import interpolate_f0
 from .progress import Job, Progress, run, run_with_bar
 from .separate import pick_device, separate_iter
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import pitch, spectral
 from .corrections import FILL_STEP_SECONDS, Corrections
-from .metrics import interpolate_f0
+from .pitch import interpolate_f0
 
 
 def snap_to_semitones(f0_hz: np.ndarray) -> np.ndarray:

@@ -273,3 +273,28 @@ def harmonic_mask(f0_hz: np.ndarray, bin_hz: np.ndarray, *, n_harmonics: int = 4
     width = spacing * (1.0 + 0.03 * h)
     out[:, voiced] = np.exp(-0.5 * (distance / width) ** 2)
     return out
+
+
+def interpolate_f0(times: np.ndarray, f0_hz: np.ndarray, new_times: np.ndarray) -> np.ndarray:
+    """Resample a trajectory: linear in log frequency between two voiced points, otherwise the
+    nearest point (so voicing edges stay sharp). Returns Hz, 0 = unvoiced, shape like new_times."""
+    times = np.asarray(times, dtype=np.float64)
+    f0_hz = np.asarray(f0_hz, dtype=np.float64)
+    new_times = np.asarray(new_times, dtype=np.float64)
+    if len(times) == 0:
+        return np.zeros_like(new_times)
+    right = np.clip(np.searchsorted(times, new_times), 1, max(len(times) - 1, 1))
+    left = right - 1
+    if len(times) == 1:
+        return np.full_like(new_times, f0_hz[0])
+    t0, t1 = times[left], times[right]
+    f_left, f_right = f0_hz[left], f0_hz[right]
+    w = np.clip((new_times - t0) / np.maximum(t1 - t0, 1e-12), 0, 1)
+    nearest = np.where(w < 0.5, f_left, f_right)
+    both = (f_left > 0) & (f_right > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_interp = np.exp(np.log(np.where(both, f_left, 1)) * (1 - w)
+                            + np.log(np.where(both, f_right, 1)) * w)
+    out = np.where(both, log_interp, nearest)
+    out[(new_times < times[0] - 1e-9) | (new_times > times[-1] + 1e-9)] = 0.0
+    return out

@@ -51,7 +51,8 @@ from .corrections import FILL_STEP_SECONDS, Corrections
 from .errors import IsoldeError
 from .fileio import write_text_atomic
 from .confidence import wrong_frames
-from .metrics import MELODY_KEYS, bss_sdr, interpolate_f0, melody_metrics, snr_sdr
+from .metrics import MELODY_KEYS, bss_sdr, melody_metrics, snr_sdr
+from .pitch import interpolate_f0
 from .progress import Job, Progress, run_with_bar, scaled
 
 #: Metric columns of a result row, in table order.

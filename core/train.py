@@ -28,7 +28,8 @@ from . import pitch, spectral
 from .audio import resample
 from .errors import IsoldeError
 from .fileio import write_text_atomic
-from .metrics import interpolate_f0, melody_metrics, snr_sdr
+from .metrics import melody_metrics, snr_sdr
+from .pitch import interpolate_f0
 from .models import JointModel, ModelConfig
 from .model_files import load_checked_model as load_model
 from .models.store import save_model

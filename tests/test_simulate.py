@@ -7,7 +7,7 @@ import soundfile as sf
 
 from core.cli import main
 from core.data.mir1k import VALIDATION_SINGERS
-from core.metrics import interpolate_f0
+from core.pitch import interpolate_f0
 from core.simulate import reference_corrections
 
 RATE = 16000

@@ -1,4 +1,4 @@
-"""Isolde's desktop editor: Qt views that observe a :class:`core.session.Session`.
+"""Isolde's desktop editor: Qt views that observe a :class:`core.document.session.Session`.
 
 Nothing here computes anything that takes longer than a frame; long work runs as
 :class:`app.workers.JobThread` around the session's generators.

@@ -8,7 +8,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QComboBox, QLabel, QToolBar
 
-from core.view_state import LISTEN_MODES
+from core.document.view_state import LISTEN_MODES
 
 LISTEN_LABELS = {"mixture": "Mixture", "vocals": "Vocals", "accompaniment": "Accompaniment",
                  "guide": "Sine guide", "vocals+guide": "Vocals + guide"}

@@ -8,14 +8,14 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from core.bars import numbered_bars
+from core.music.bars import numbered_bars
 
 #: Closest two bar numbers may be on screen (pixels).
 MIN_LABEL_PIXELS = 32.0
 
 
 class BarAxis(pg.AxisItem):
-    """Top axis labelled with bar numbers (see :func:`core.bars.numbered_bars`)."""
+    """Top axis labelled with bar numbers (see :func:`core.music.bars.numbered_bars`)."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__("top", **kwargs)
@@ -24,7 +24,7 @@ class BarAxis(pg.AxisItem):
         self.numbers = np.zeros(0, dtype=np.int64)
 
     def set_grid(self, grid) -> None:
-        """Show the bars of a :class:`core.beats.BeatGrid` (None: no bars)."""
+        """Show the bars of a :class:`core.music.beats.BeatGrid` (None: no bars)."""
         self.times, self.numbers = numbered_bars(grid)
         self.picture = None  # pyqtgraph redraws the axis from scratch
         self.update()

@@ -1,7 +1,8 @@
 """The export dialog: into which folder, which audio format and sample format, which items.
 
 It opens on the folder last exported into (or the user's music folder) with the format of the
-settings; :meth:`ExportDialog.choice` gives what :meth:`core.session.Session.export_iter` takes.
+settings; :meth:`ExportDialog.choice` gives what :meth:`core.document.session.Session.export_iter`
+takes.
 """
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
                                QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QWidget)
 
-from core import settings_access
-from core.session_export import WHAT
+from core.document import settings_access
+from core.document.session_export import WHAT
 
 from .settings_dialog import SUBTYPE_LABELS, _combo
 

@@ -3,13 +3,14 @@
 x is time (s) on the shared axis, y is pitch as a MIDI note number (so log frequency). The
 background is the mixture's log spectrogram on the F0 grid or the network's F0 saliency, in the
 colour map and levels of the view state (automatic levels by default, see
-:mod:`core.picture_levels`). The estimated F0 is drawn thin where the user has not corrected it,
-the corrected F0 thick in another colour; stretches marked "no voice" show as a bar along the
-bottom. Their colours differ in hue from each other and from every colour map (a test checks
-the distances); outlines (pyqtgraph's shadow pens) were tried and dropped: they tripled the cost
-of a frame while drawing.
-Bar numbers run along the top (:class:`~app.bar_axis.BarAxis`). Curves are rebuilt from the session on each
-event and only the visible stretch is handed to pyqtgraph, so a drag costs O(visible frames).
+:mod:`core.document.picture_levels`). The estimated F0 is drawn thin where the user has not
+corrected it, the corrected F0 thick in another colour; stretches marked "no voice" show as a bar
+along the bottom. Their colours differ in hue from each other and from every colour map (a test
+checks the distances); outlines (pyqtgraph's shadow pens) were tried and dropped: they tripled the
+cost of a frame while drawing.
+Bar numbers run along the top (:class:`~app.bar_axis.BarAxis`). Curves are rebuilt from the session
+on each event and only the visible stretch is handed to pyqtgraph, so a drag costs O(visible
+frames).
 """
 from __future__ import annotations
 
@@ -19,11 +20,12 @@ from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QPixmapCache
 from PySide6.QtWidgets import QGraphicsItem
 
-from core import pitch, spectral
-from core.confidence import DOUBT_THRESHOLD
-from core.picture_levels import auto_levels
-from core.session import Session
-from core.view_state import MIDI_LIMITS
+from core.audio import spectral
+from core.document.picture_levels import auto_levels
+from core.document.session import Session
+from core.document.view_state import MIDI_LIMITS
+from core.music import pitch
+from core.separation.confidence import DOUBT_THRESHOLD
 
 from .bar_axis import BarAxis
 from .f0_tools import F0ViewBox, GestureController

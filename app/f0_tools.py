@@ -12,8 +12,8 @@ import itertools
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-from core.f0_edits import PenStroke
-from core.session import Session
+from core.document.f0_edits import PenStroke
+from core.document.session import Session
 
 TOOLS = ("draw", "select")
 _stroke_ids = itertools.count(1)

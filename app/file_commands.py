@@ -9,11 +9,11 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
 
-from core import settings_access
-from core.audio import READ_EXTENSIONS
-from core.corrections import Corrections
+from core.audio.io import READ_EXTENSIONS
+from core.document import settings_access
+from core.document.project import EXTENSION as PROJECT_EXTENSION
 from core.errors import IsoldeError
-from core.project import EXTENSION as PROJECT_EXTENSION
+from core.separation.corrections import Corrections
 
 from .export_dialog import ExportDialog
 from .help_dialogs import about_dialog, shortcuts_dialog

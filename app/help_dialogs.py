@@ -100,7 +100,7 @@ def about_text(session) -> str:
     import torch
 
     import core
-    from core.session import describe_device
+    from core.document.session import describe_device
 
     try:
         device = describe_device(session.device)

@@ -13,8 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-#: The folder of the bundled model and demo song (the same as core.models.store.RESOURCES,
-#: without importing PyTorch for it).
+#: The folder of the bundled model and demo song (the same as
+#: core.separation.models.store.RESOURCES, without importing PyTorch for it).
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 DEMO_SONG = RESOURCES / "demo" / "demo_song.flac"
 #: Size of the splash screen (pixels).

@@ -1,7 +1,8 @@
 """The main window: three views on one time axis, the toolbar, the status bar, the jobs.
 
-The window owns no document state: it forwards commands to the :class:`~core.session.Session`
-and redraws on its events (see :meth:`MainWindow.on_session`). Long work goes through
+The window owns no document state: it forwards commands to the
+:class:`~core.document.session.Session` and redraws on its events (see
+:meth:`MainWindow.on_session`). Long work goes through
 :class:`~app.job_runner.JobRunner`; questions and errors through :mod:`app.messages`.
 """
 from __future__ import annotations
@@ -12,11 +13,11 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QScrollBar, QSplitter,
                                QVBoxLayout, QWidget)
 
-from core import settings_access
-from core.bars import format_position
+from core.document import settings_access
+from core.document.project import EXTENSION as PROJECT_EXTENSION
+from core.document.session import Session, adapt_available, describe_device
 from core.errors import IsoldeError, ModelError
-from core.project import EXTENSION as PROJECT_EXTENSION
-from core.session import Session, adapt_available, describe_device
+from core.music.bars import format_position
 
 from . import file_commands, messages, unsaved
 from .actions import build_actions
@@ -42,7 +43,7 @@ CANCELLED_MESSAGES = {
     "open": "Opening cancelled",
 }
 AB_LABELS = {"latest": "hearing: latest", "previous": "hearing: previous"}
-NO_ADAPT_TIP = ("Update DNN needs core.adapt (fine-tuning on your corrections), "
+NO_ADAPT_TIP = ("Update DNN needs core.separation.adapt (fine-tuning on your corrections), "
                 "which this build of Isolde does not include yet")
 
 
@@ -50,7 +51,7 @@ class MainWindow(QMainWindow):
     """The editor window.
 
     model_path : base model file; None = the bundled model (a clear message if it is missing)
-    settings_path : settings file for core.settings (None = the user's)
+    settings_path : settings file for core.document.settings (None = the user's)
     session : an existing session to show (tests); a new one otherwise
     """
 

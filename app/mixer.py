@@ -1,16 +1,16 @@
 """The mixer: one level (dB) per thing playback can play, kept in ``session.view.gains_db``.
 
-A slider per :data:`core.view_state.MIXER_SOURCES` entry, from the view state's lowest level
-(about silence) to +12 dB; moving one sets the session's view option, which playback follows at
-once (with a short crossfade, see :mod:`app.playback`).
+A slider per :data:`core.document.view_state.MIXER_SOURCES` entry, from the view state's lowest
+level (about silence) to +12 dB; moving one sets the session's view option, which playback follows
+at once (with a short crossfade, see :mod:`app.playback`).
 """
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QSlider, QWidget
 
-from core.session import Session
-from core.view_state import GAIN_LIMITS_DB, MIXER_SOURCES
+from core.document.session import Session
+from core.document.view_state import GAIN_LIMITS_DB, MIXER_SOURCES
 
 SOURCE_LABELS = {"mixture": "Mixture", "vocals": "Vocal", "accompaniment": "Accomp.",
                  "guide": "Sine guide"}

@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor
 
-from core.pitch import midi_to_note_name
+from core.music.pitch import midi_to_note_name
 
 BLACK_KEYS = {1, 3, 6, 8, 10}
 #: Width (px) of the key strip along the plot's left edge.

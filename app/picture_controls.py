@@ -1,8 +1,8 @@
 """Toolbar controls of the F0 editor's background: colour map and contrast (levels).
 
 The colour map and the levels live in the session's view state (``colormap``,
-``picture_levels``; None = automatic, see :mod:`core.picture_levels`), so a project reopens with
-them and the F0 view redraws from there. Two sliders set the floor (values below it show as the
+``picture_levels``; None = automatic, see :mod:`core.document.picture_levels`), so a project reopens
+with them and the F0 view redraws from there. Two sliders set the floor (values below it show as the
 colour map's darkest colour) and the ceiling (values above it as its brightest); "Auto" hands the
 choice back to the picture itself.
 """
@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider,
                                QWidget)
 
-from core.session import Session
-from core.view_state import COLORMAPS, LEVEL_LIMITS
+from core.document.session import Session
+from core.document.view_state import COLORMAPS, LEVEL_LIMITS
 
 #: Slider units per unit of picture value.
 LEVEL_STEPS = 100

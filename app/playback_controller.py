@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from core.audio import to_mono
+from core.audio.io import to_mono
+from core.document.session import Session
+from core.document.view_state import GAIN_LIMITS_DB
 from core.errors import IsoldeError
-from core.guide import sine_guide_iter
-from core.session import Session
-from core.view_state import GAIN_LIMITS_DB
+from core.music.guide import sine_guide_iter
 
 from .playback import Player
 from .workers import JobThread

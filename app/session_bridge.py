@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from core.session import Session
+from core.document.session import Session
 
 
 class SessionBridge(QObject):

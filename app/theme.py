@@ -8,7 +8,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 
-#: The pyqtgraph palette of each colour map name of :data:`core.view_state.COLORMAPS`.
+#: The pyqtgraph palette of each colour map name of :data:`core.document.view_state.COLORMAPS`.
 COLORMAP_PALETTES = {"grey": "CET-L1", "green": "CET-L5", "viridis": "viridis",
                      "cividis": "cividis"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 
-from core.envelope import MinMaxPyramid
+from core.audio.envelope import MinMaxPyramid
 
 from .time_axis import TimeViewBox
 

@@ -32,8 +32,8 @@ TARGET_MS = 16.0
 def small_model(folder: Path) -> Path:
     import torch
 
-    from core.models import JointModel, ModelConfig
-    from core.models.store import save_model
+    from core.separation.models import JointModel, ModelConfig
+    from core.separation.models.store import save_model
 
     torch.manual_seed(0)
     config = ModelConfig(svs_channels=4, svs_max_channels=16, f0_channels=4, f0_max_channels=8)

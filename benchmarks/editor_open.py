@@ -5,10 +5,10 @@
 Starts the real main window (offscreen unless a display is set), opens a generated stereo
 44.1 kHz song and reports when each part appears: imports (torch, Qt, the editor), the window,
 the mixture waveform, the spectrogram background, the separation (estimated F0 and vocal: the
-editor is usable), the beat grid (analysis done). It also reports the longest stall of the GUI event loop while the analysis
-ran, measured with a 10 ms timer. Without ``--model`` the network is the shipped model's shape
-(``TrainConfig`` defaults) with random weights, which costs the same time as trained weights.
-Target on the 2-core reference CPU: usable within 30 s for a 4-minute song.
+editor is usable), the beat grid (analysis done). It also reports the longest stall of the GUI event
+loop while the analysis ran, measured with a 10 ms timer. Without ``--model`` the network is the
+shipped model's shape (``TrainConfig`` defaults) with random weights, which costs the same time as
+trained weights. Target on the 2-core reference CPU: usable within 30 s for a 4-minute song.
 """
 from __future__ import annotations
 
@@ -30,9 +30,9 @@ TARGET_SECONDS = 30.0
 def random_full_size_model(folder: Path) -> Path:
     import torch
 
-    from core.models import JointModel
-    from core.models.store import save_model
-    from core.train import TrainConfig
+    from core.separation.models import JointModel
+    from core.separation.models.store import save_model
+    from core.training.train import TrainConfig
 
     torch.manual_seed(0)
     return save_model(JointModel(TrainConfig().model_config()).eval(),

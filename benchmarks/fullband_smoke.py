@@ -22,7 +22,7 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.metrics import bss_sdr, si_sdr  # noqa: E402
+from core.training.metrics import bss_sdr, si_sdr  # noqa: E402
 
 
 def band_energy_ratio(x: np.ndarray, rate: int, above_hz: float = 8000.0) -> float:

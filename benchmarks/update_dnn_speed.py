@@ -5,10 +5,10 @@
 
 A generated song (stereo, 44.1 kHz) gets corrections over ``--share`` of its length (spans of
 4 s, drawn from the song's true F0, every fourth one erased instead). The round trip is what the
-editor does on "Update DNN": adapt the network (``core.adapt.adapt_iter`` with
+editor does on "Update DNN": adapt the network (``core.separation.adapt.adapt_iter`` with
 ``DEFAULT_ADAPT_STEPS``) and re-separate the whole song with the corrections imposed and no beat
-tracking (``core.separate.separate_iter(..., with_beats=False, corrections=...)``). Without
-``--model`` the network is the shipped model's shape (``TrainConfig`` defaults: svs 12/192,
+tracking (``core.separation.separate.separate_iter(..., with_beats=False, corrections=...)``).
+Without ``--model`` the network is the shipped model's shape (``TrainConfig`` defaults: svs 12/192,
 F0 12/96 channels) with random weights, which costs the same time as trained ones.
 Target on the 2-core reference CPU: <= 20 s for a 4-minute song. On a machine whose cores are
 busy with other work, try ``--threads 1`` (or OMP_NUM_THREADS=1): OpenMP threads that wait for a
@@ -26,11 +26,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.adapt import DEFAULT_ADAPT_STEPS, AdaptConfig, adapt_iter  # noqa: E402
-from core.audio import Audio  # noqa: E402
-from core.corrections import Corrections  # noqa: E402
+from core.audio.io import Audio  # noqa: E402
 from core.progress import run  # noqa: E402
-from core.separate import model_input, pick_device, separate_iter  # noqa: E402
+from core.separation.adapt import DEFAULT_ADAPT_STEPS, AdaptConfig, adapt_iter  # noqa: E402
+from core.separation.corrections import Corrections  # noqa: E402
+from core.separation.separate import model_input, pick_device, separate_iter  # noqa: E402
 
 TARGET_SECONDS = 20.0
 F0_HOP = 0.01
@@ -101,11 +101,11 @@ def main() -> None:
     device = pick_device(args.device)
 
     if args.model:
-        from core.models.store import load_model
+        from core.separation.models.store import load_model
         model = load_model(args.model, device=device)
     else:
-        from core.models import JointModel
-        from core.train import TrainConfig
+        from core.separation.models import JointModel
+        from core.training.train import TrainConfig
         torch.manual_seed(0)
         model = JointModel(TrainConfig().model_config()).to(device).eval()
     stereo, f0 = make_song(args.minutes)

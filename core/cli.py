@@ -17,11 +17,15 @@ from pathlib import Path
 from . import __version__
 from .errors import Cancelled, IsoldeError
 
-#: Sub-commands implemented in other modules: each has ``configure_parser(p)`` and ``command(args)``.
+#: Sub-commands implemented in other modules: each has ``configure_parser(p)`` and
+#: ``command(args)``.
 EXTERNAL_COMMANDS = {
-    "train": ("core.train", "Train a model on MIR-1K, MUSDB18, MedleyDB and synthetic songs"),
-    "evaluate": ("core.evaluate", "Score a model on a dataset split (vocal SDR, melody metrics)"),
-    "simulate": ("core.simulate", "The correction simulation: 0-100 %% of the F0 corrected"),
+    "train": ("core.training.train",
+              "Train a model on MIR-1K, MUSDB18, MedleyDB and synthetic songs"),
+    "evaluate": ("core.training.evaluate",
+                 "Score a model on a dataset split (vocal SDR, melody metrics)"),
+    "simulate": ("core.training.simulate",
+                 "The correction simulation: 0-100 %% of the F0 corrected"),
 }
 
 
@@ -44,7 +48,7 @@ RESULT_NAMES = ("vocals.wav", "accompaniment.wav", "f0.csv", "confidence.csv", "
 
 def separate_command(args: argparse.Namespace) -> int:
     """``isolde separate``: every check that can fail cheaply comes before the separation."""
-    from .output_set import OutputSet, sigterm_as_interrupt
+    from .separation.output_set import OutputSet, sigterm_as_interrupt
 
     with sigterm_as_interrupt():
         return _separate(args, OutputSet)
@@ -53,13 +57,13 @@ def separate_command(args: argparse.Namespace) -> int:
 def _separate(args: argparse.Namespace, output_set) -> int:
     import numpy as np
 
-    from .audio import load_audio
-    from .beats import write_beats_csv
-    from .confidence import f0_confidence
-    from .export import write_confidence_csv, write_f0_csv, write_stems
-    from .model_files import load_checked_model as load_model
+    from .audio.io import load_audio
+    from .music.beats import write_beats_csv
+    from .separation.confidence import f0_confidence
+    from .separation.export import write_confidence_csv, write_f0_csv, write_stems
+    from .separation.model_files import load_checked_model as load_model
     from .progress import run_with_bar
-    from .separate import pick_device, separate_iter
+    from .separation.separate import pick_device, separate_iter
 
     source = Path(args.input)
     outdir = Path(args.outdir) if args.outdir else source.with_name(source.stem + "_isolde")
@@ -108,15 +112,15 @@ def _separate(args: argparse.Namespace, output_set) -> int:
 
 def _adapt_module():
     try:
-        return importlib.import_module("core.adapt")
+        return importlib.import_module("core.separation.adapt")
     except ModuleNotFoundError as exc:
-        if exc.name != "core.adapt":
+        if exc.name != "core.separation.adapt":
             raise
         raise IsoldeError("--corrections/--adapt-steps are not available in this build") from None
 
 
 def _adapt_for_cli(args, audio, model, device):
-    """Fine-tune on ``--corrections`` before separating (see :mod:`core.adapt`)."""
+    """Fine-tune on ``--corrections`` before separating (see :mod:`core.separation.adapt`)."""
     return _adapt_module().adapt_for_cli(args, audio, model, device)
 
 

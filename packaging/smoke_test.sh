@@ -92,11 +92,11 @@ fi
 
 # Sub-commands the CLI loads by name (importlib): each one in the checkout must be in the build.
 for command in train evaluate simulate; do
-    [ -f "core/$command.py" ] || continue
+    [ -f "core/training/$command.py" ] || continue
     if usage=$("$BIN" "$command" --help 2>&1) && [[ $usage == "usage: isolde $command"* ]]; then
         pass "isolde $command --help"
     else
-        fail "isolde $command --help (is core/$command.py in the build?):"
+        fail "isolde $command --help (is core/training/$command.py in the build?):"
         sed 's/^/    /' <<<"$usage" | tail -n 20
     fi
 done
@@ -137,8 +137,8 @@ if [ ! -f "$INTERNAL/resources/models/isolde-f0-svs.safetensors" ]; then
     "$PYTHON" - "$WORK/tiny.safetensors" <<'PY' || fail "could not create the stand-in model"
 import sys
 import torch
-from core.models import JointModel, ModelConfig
-from core.models.store import save_model
+from core.separation.models import JointModel, ModelConfig
+from core.separation.models.store import save_model
 torch.manual_seed(0)
 save_model(JointModel(ModelConfig(svs_channels=4, svs_max_channels=16, f0_channels=4,
                                   f0_max_channels=8)), sys.argv[1])

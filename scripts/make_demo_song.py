@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.audio import save_audio
-from core.data.synthetic import generate_track
+from core.audio.io import save_audio
+from core.training.data.synthetic import generate_track
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,11 +3,12 @@
     .venv/bin/python scripts/screenshot.py OUT.png [--song FILE] [--model FILE]
                                                [--corrections FILE.csv] [--seconds 20]
 
-The song is the demo song when it is installed, otherwise a generated one (core.data.synthetic)
-whose true melody supplies a few corrections, so the picture shows drawn and deleted F0 too. The
-model is the bundled one; when it is missing a full-size model with random weights stands in (the
-F0 it estimates is then noise) and the script says so. Without a display the script runs itself
-again under ``xvfb-run``; if that is not installed it falls back to Qt's offscreen platform.
+The song is the demo song when it is installed, otherwise a generated one
+(core.training.data.synthetic) whose true melody supplies a few corrections, so the picture shows
+drawn and deleted F0 too. The model is the bundled one; when it is missing a full-size model with
+random weights stands in (the F0 it estimates is then noise) and the script says so. Without a
+display the script runs itself again under ``xvfb-run``; if that is not installed it falls back to
+Qt's offscreen platform.
 """
 from __future__ import annotations
 
@@ -46,8 +47,8 @@ def generated_song(folder: Path, seconds: float):
     import numpy as np
     import soundfile as sf
 
-    from core.corrections import Corrections
-    from core.data.synthetic import generate_track
+    from core.separation.corrections import Corrections
+    from core.training.data.synthetic import generate_track
 
     track = generate_track(np.random.default_rng(7), seconds=seconds)
     mixture = track.vocals + track.accompaniment
@@ -62,9 +63,9 @@ def generated_song(folder: Path, seconds: float):
 def fallback_model(folder: Path) -> Path:
     import torch
 
-    from core.models import JointModel
-    from core.models.store import save_model
-    from core.train import TrainConfig
+    from core.separation.models import JointModel
+    from core.separation.models.store import save_model
+    from core.training.train import TrainConfig
 
     torch.manual_seed(0)
     return save_model(JointModel(TrainConfig().model_config()).eval(),
@@ -87,11 +88,11 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.main import DEMO_SONG
-    from core.models.store import DEFAULT_MODEL
+    from core.separation.models.store import DEFAULT_MODEL
 
     folder = Path(tempfile.mkdtemp(prefix="isolde-screenshot-"))
     os.environ["ISOLDE_RECOVERY_DIR"] = str(folder / "recovery")
-    from core.corrections import Corrections
+    from core.separation.corrections import Corrections
 
     corrections = Corrections.load_csv(args.corrections) if args.corrections else None
     song = Path(args.song) if args.song else DEMO_SONG

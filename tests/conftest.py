@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from core.models import JointModel, ModelConfig
+from core.separation.models import JointModel, ModelConfig
 
 TINY = dict(svs_depth=6, svs_channels=4, svs_max_channels=16, f0_depth=5, f0_channels=4,
             f0_max_channels=8)
@@ -24,7 +24,7 @@ def tiny_model(architecture: str = "f0_to_svs", seed: int = 0) -> JointModel:
 
 @pytest.fixture
 def tiny_model_file(tmp_path):
-    from core.models.store import save_model
+    from core.separation.models.store import save_model
 
     return save_model(tiny_model(), tmp_path / "tiny.safetensors")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from core.pitch import hz_to_midi
+from core.music.pitch import hz_to_midi
 
 
 def write_fake_mir1k(root: Path, singers=("abjones", "zoe"), clips_per_singer: int = 2,

@@ -6,14 +6,15 @@ import pytest
 import soundfile as sf
 import torch
 
-from core import pitch, spectral
-from core.adapt import (DEFAULT_ADAPT_STEPS, AdaptConfig, adapt_iter, adapted_state,
-                        load_adapted)
+from core.audio import spectral
 from core.cli import main
-from core.corrections import Corrections
 from core.errors import Cancelled, ModelError
+from core.music import pitch
 from core.progress import CancelFlag, run
-from core.separate import analyse_iter
+from core.separation.adapt import (DEFAULT_ADAPT_STEPS, AdaptConfig, adapt_iter, adapted_state,
+                                   load_adapted)
+from core.separation.corrections import Corrections
+from core.separation.separate import analyse_iter
 from tests.conftest import synth_song, tiny_model
 
 SECONDS = 3.0
@@ -219,7 +220,7 @@ def test_short_song_is_padded_to_one_crop():
 
 
 def test_adapted_weights_round_trip(song, tmp_path):
-    from core.models.store import load_model, save_model
+    from core.separation.models.store import load_model, save_model
 
     mono, f0, times = song
     base = tiny_model()

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from core import pitch
-from core.confidence import DOUBT_THRESHOLD, doubtful_stretches
+from core.music import pitch
+from core.separation.confidence import DOUBT_THRESHOLD, doubtful_stretches
 from tests.app_helpers import open_and_analyse, write_song
 
 pytest_plugins = ["tests.app_fixtures"]  # the window fixtures

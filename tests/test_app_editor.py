@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from core import pitch
+from core.music import pitch
 from tests.app_helpers import click, drag, line, open_and_analyse, write_song
 
 pytest_plugins = ["tests.app_fixtures"]  # the window fixtures

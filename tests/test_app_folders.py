@@ -7,7 +7,7 @@ import soundfile as sf
 from PySide6.QtWidgets import QDialogButtonBox, QFileDialog
 
 from app import file_commands
-from core import settings_access
+from core.document import settings_access
 from tests.app_helpers import open_and_analyse, wait_job, write_song
 
 pytest_plugins = ["tests.app_fixtures"]  # the window fixtures

@@ -11,7 +11,7 @@ import torch
 
 from app import messages
 from app.main_window import AUTOSAVE_DELAY_MS
-from core.recovery import recovery_file
+from core.document.recovery import recovery_file
 from tests.app_helpers import open_and_analyse, wait_job, write_song
 
 pytest_plugins = ["tests.app_fixtures"]  # the window fixtures
@@ -66,7 +66,7 @@ def test_the_recovery_copy_survives_the_restore_question(qtbot, make_window, tmp
 
 
 def test_a_damaged_recovery_copy_is_reported_and_kept(qtbot, make_window, tmp_path):
-    from core.models.store import sha256_of
+    from core.separation.models.store import sha256_of
 
     song = write_song(tmp_path / "song.wav")
     target = recovery_file(sha256_of(song), tmp_path / "recovery")
@@ -184,11 +184,11 @@ def test_importing_corrections_outside_the_range_is_a_dialog(qtbot, make_window,
 
 
 def test_a_recovery_copy_that_does_not_fit_the_song_is_a_dialog(qtbot, make_window, tmp_path):
-    from core.corrections import Corrections
-    from core.recovery import write_recovery
-    from core.view_state import ViewState
+    from core.separation.corrections import Corrections
+    from core.document.recovery import write_recovery
+    from core.document.view_state import ViewState
 
-    from core.models.store import sha256_of
+    from core.separation.models.store import sha256_of
 
     song = write_song(tmp_path / "song.wav")
     copy_path = write_recovery(sha256_of(song), song,

@@ -10,12 +10,12 @@ from PySide6.QtCore import Qt
 from app.playback_controller import db_to_gain
 from app.progress_panel import ProgressPanel, TimeLeftEstimate
 from app.theme import COLORMAP_PALETTES, DARK, LIGHT
-from core import pitch
-from core.bars import format_position
-from core.beats import BeatGrid
-from core.picture_levels import auto_levels
+from core.document.picture_levels import auto_levels
+from core.document.view_state import COLORMAPS
+from core.music import pitch
+from core.music.bars import format_position
+from core.music.beats import BeatGrid
 from core.progress import Progress
-from core.view_state import COLORMAPS
 from tests.app_helpers import click, drag, line, open_and_analyse, wait_job, write_song
 
 pytest_plugins = ["tests.app_fixtures"]  # the window fixtures

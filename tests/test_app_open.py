@@ -77,7 +77,7 @@ def test_an_unexpected_exception_in_a_worker_reaches_the_user(qtbot, window, tmp
 
 
 def test_missing_default_model_is_said_clearly(qtbot, make_window, tmp_path, monkeypatch):
-    from core.models import store
+    from core.separation.models import store
 
     monkeypatch.setattr(store, "DEFAULT_MODEL", tmp_path / "models" / "isolde-f0-svs.safetensors")
     w = make_window(model_path=None)

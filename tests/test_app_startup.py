@@ -44,6 +44,6 @@ def test_splash_first_then_the_window(tmp_path, tiny_model_file):
 
 def test_the_demo_song_path_is_the_bundled_one():
     from app.main import RESOURCES
-    from core.models.store import RESOURCES as MODEL_RESOURCES
+    from core.separation.models.store import RESOURCES as MODEL_RESOURCES
 
     assert RESOURCES == MODEL_RESOURCES

@@ -5,13 +5,14 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from core.session import adapt_available
+from core.document.session import adapt_available
 from tests.app_helpers import open_and_analyse, open_and_correct, wait_job, write_song
 
 pytest_plugins = ["tests.app_fixtures"]  # the window fixtures
 
 needs_adapt = pytest.mark.skipif(not adapt_available(),
-                                 reason="core.adapt (Update DNN's fine-tuning) is not in this checkout")
+                                 reason="core.separation.adapt (Update DNN's fine-tuning) is "
+                                        "not in this checkout")
 
 
 @pytest.fixture
@@ -73,12 +74,12 @@ def test_update_button_explains_when_adapt_is_missing(qtbot, window, monkeypatch
     monkeypatch.setattr(app.main_window, "adapt_available", lambda: False)
     window._update_actions()
     action = window.actions_.update_dnn
-    assert not action.isEnabled() and "core.adapt" in action.toolTip()
+    assert not action.isEnabled() and "core.separation.adapt" in action.toolTip()
 
 
 def test_update_without_corrections_says_what_to_do(qtbot, window, tmp_path):
     if not adapt_available():
-        pytest.skip("core.adapt (Update DNN's fine-tuning) is not in this checkout")
+        pytest.skip("core.separation.adapt (Update DNN's fine-tuning) is not in this checkout")
     from app import messages
 
     open_and_analyse(qtbot, window, write_song(tmp_path / "song.wav"))

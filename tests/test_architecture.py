@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_core_never_imports_qt():
     modules = sorted(m.name for m in pkgutil.walk_packages(core.__path__, "core."))
-    assert "core.separate" in modules
+    assert "core.separation.separate" in modules
     code = ("import importlib, sys\n"
             f"for name in {modules!r}:\n"
             "    importlib.import_module(name)\n"
@@ -136,3 +136,33 @@ def test_core_has_no_import_cycles():
     graph = import_graph(ROOT / "core", "core")
     assert "core.cli" in graph and graph["core.cli"]
     assert import_cycles(graph) == []
+
+
+#: core's parts from the bottom up: a module imports only from its own part or from a lower layer
+#: (so ``document`` and ``training``, side by side, never import each other).
+LAYERS = (("errors", "progress"), ("child_process",), ("audio",), ("music",), ("separation",),
+          ("document", "training"), ("cli",))
+
+
+def test_core_parts_import_only_downwards():
+    layer_of = {part: i for i, parts in enumerate(LAYERS) for part in parts}
+    graph = import_graph(ROOT / "core", "core")
+    wrong = []
+    for module, imported in graph.items():
+        if module == "core":
+            continue
+        part = module.split(".")[1]
+        for other in imported:
+            if other == "core":  # the package itself: its version
+                continue
+            other_part = other.split(".")[1]
+            if other_part != part and layer_of[other_part] >= layer_of[part]:
+                wrong.append(f"{module} imports {other}")
+    assert sorted(layer_of) == sorted(p.stem for p in (ROOT / "core").iterdir()
+                                      if p.name not in ("__init__.py", "__pycache__"))
+    assert wrong == []
+
+
+def test_core_top_level_has_at_most_a_dozen_entries():
+    entries = [p.name for p in (ROOT / "core").iterdir() if p.name != "__pycache__"]
+    assert len(entries) <= 12, sorted(entries)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core.audio import load_audio, resample, save_audio, to_mono
+from core.audio.io import load_audio, resample, save_audio, to_mono
 from core.errors import AudioError, IsoldeError
 
 
@@ -96,7 +96,7 @@ def test_full_disk_leaves_old_file_and_no_temporary(tmp_path, monkeypatch):
     """The disk filling up mid-write (simulated at the OS edge) loses nothing."""
     import errno
 
-    import core.audio
+    import core.audio.io
 
     path = tmp_path / "keep.flac"
     save_audio(path, _signal(1, 8000), 8000)
@@ -107,7 +107,7 @@ def test_full_disk_leaves_old_file_and_no_temporary(tmp_path, monkeypatch):
             handle.write(b"partial")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(core.audio.sf, "write", full_disk)
+    monkeypatch.setattr(core.audio.io.sf, "write", full_disk)
     with pytest.raises(IsoldeError, match="Disk full"):
         save_audio(path, _signal(1, 8000), 8000)
     assert path.read_bytes() == before

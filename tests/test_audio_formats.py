@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.audio import READ_EXTENSIONS, load_audio
+from core.audio.io import READ_EXTENSIONS, load_audio
 from core.cli import main
 from core.errors import AudioError
 
@@ -112,7 +112,7 @@ def test_long_files_read_exactly_as_in_one_piece(tmp_path, ext):
     """Songs are read in blocks (bounded memory): the samples must be those of a single read."""
     import soundfile as sf
 
-    from core.audio import READ_BLOCK_FRAMES, save_audio
+    from core.audio.io import READ_BLOCK_FRAMES, save_audio
 
     seconds = 3 * READ_BLOCK_FRAMES / 44100 + 0.3
     t = np.arange(int(44100 * seconds)) / 44100

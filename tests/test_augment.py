@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from core.data.augment import (MAX_PEAK, RemixDataset, crop, limit_peak, pitch_shift_vocals,
-                               random_gains, remix, silence_vocals)
-from core.data.base import Dataset, Track
+from core.training.data.augment import (MAX_PEAK, RemixDataset, crop, limit_peak,
+                                        pitch_shift_vocals, random_gains, remix, silence_vocals)
+from core.training.data.base import Dataset, Track
 
 SR = 16000
 

@@ -1,4 +1,5 @@
-"""Tests of core.beats: madmom beat/downbeat tracking on click tracks, the librosa fallback, edge cases.
+"""Tests of core.music.beats: madmom beat/downbeat tracking on click tracks, the librosa fallback,
+edge cases.
 
 All audio is synthesised here: accented click tracks of known tempo.
 """
@@ -10,8 +11,8 @@ import warnings
 import numpy as np
 import pytest
 
-from core import beats
-from core.beats import BeatGrid, track_beats, track_beats_iter, write_beats_csv
+from core.music import beats
+from core.music.beats import BeatGrid, track_beats, track_beats_iter, write_beats_csv
 from core.progress import Progress
 
 RATE = 44100

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core import spectral
-from core.audio import save_audio
+from core.audio import spectral
+from core.audio.io import save_audio
 from core.cli import main
 from tests.conftest import synth_song
 

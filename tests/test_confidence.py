@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from core import pitch
-from core.confidence import error_auc, f0_confidence, wrong_frames
+from core.music import pitch
+from core.separation.confidence import error_auc, f0_confidence, wrong_frames
 
 
 def _ridge(bin_, height):
@@ -37,7 +37,7 @@ def test_evaluate_reports_the_confidence_auc(tmp_path):
     import csv
 
     from core.cli import main
-    from core.models.store import save_model
+    from core.separation.models.store import save_model
     from tests.conftest import tiny_model
     from tests.fake_datasets import write_fake_produced
 

@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from core import pitch, spectral
-from core.corrections import Corrections
+from core.audio import spectral
 from core.errors import CorrectionsError
+from core.music import pitch
+from core.separation.corrections import Corrections
 
 
 def test_spans_interpolation_and_frames():

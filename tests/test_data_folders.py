@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core.data import pyin_cache
-from core.data.medleydb import MedleyDBDataset, parse_simple_yaml, read_melody_csv
-from core.data.musdb import MusdbDataset
-from core.data.pyin_cache import f0_to_grid, reference_f0
 from core.errors import AudioError
+from core.training.data import pyin_cache
+from core.training.data.medleydb import MedleyDBDataset, parse_simple_yaml, read_melody_csv
+from core.training.data.musdb import MusdbDataset
+from core.training.data.pyin_cache import f0_to_grid, reference_f0
 
 SR = 22050
 

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from core.data.base import Track
-from core.data.synthetic import (VOICE_F0_RANGE, SyntheticDataset, generate_track, harmonics,
-                                 midi_to_hz)
+from core.training.data.base import Track
+from core.training.data.synthetic import (VOICE_F0_RANGE, SyntheticDataset, generate_track,
+                                          harmonics, midi_to_hz)
 
 SR = 44100
 SECONDS = 4.0

@@ -2,9 +2,10 @@
 import numpy as np
 import torch
 
-from core import spectral
-from core.corrections import Corrections
-from core.exemplars import MIN_EXEMPLAR_FRAMES, combine_with_exemplars, exemplar_vocal_mask
+from core.audio import spectral
+from core.separation.corrections import Corrections
+from core.separation.exemplars import (MIN_EXEMPLAR_FRAMES, combine_with_exemplars,
+                                       exemplar_vocal_mask)
 
 RATE = spectral.MODEL_SAMPLE_RATE
 

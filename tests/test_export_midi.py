@@ -4,8 +4,8 @@ from __future__ import annotations
 import mido
 import numpy as np
 
-from core import pitch
-from core.export_midi import BEND_RANGE_SEMITONES, f0_to_notes, write_midi
+from core.music import pitch
+from core.music.midi import BEND_RANGE_SEMITONES, f0_to_notes, write_midi
 
 HOP = 0.016  # the analysis hop
 

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core.audio import save_audio
+from core.audio.io import save_audio
 from core.cli import RESULT_NAMES, main
-from core.output_set import STAGING_PREFIX
+from core.separation.output_set import STAGING_PREFIX
 from tests.conftest import synth_song
 from tests.full_disk import full_disk  # noqa: F401 - a fixture
 
@@ -81,22 +81,22 @@ _os.replace = _slow_replace
 """
 
 STUCK_SEPARATING = """
-import core.separate
+import core.separation.separate
 def _stuck(*a, **k):
     print("SEPARATING", file=sys.stderr, flush=True)
     for _ in range(1200):  # short sleeps: a signal that cuts one short cannot end the wait
         time.sleep(0.1)
     raise RuntimeError("no signal came")
     yield
-core.separate.separate_iter = _stuck
+core.separation.separate.separate_iter = _stuck
 """
 
 STUCK_STAGING = """
-import core.beats
+import core.music.beats
 def _stuck(*a, **k):
     print("STAGING", file=sys.stderr, flush=True)
     time.sleep(120)
-core.beats.write_beats_csv = _stuck
+core.music.beats.write_beats_csv = _stuck
 """
 
 
@@ -178,13 +178,13 @@ def test_sigkill_while_staging_is_cleaned_up_by_the_next_run(tmp_path, capsys, t
 # ---------------------------------------------------------------------- the output set
 def test_a_folder_named_like_a_result_is_refused_before_any_work(tmp_path, capsys,
                                                                   tiny_model_file, monkeypatch):
-    import core.separate
+    import core.separation.separate
 
     song, out = _song(tmp_path / "song.wav"), tmp_path / "out"
     _old_set(out)
     (out / "f0.csv").unlink()
     (out / "f0.csv").mkdir()
-    monkeypatch.setattr(core.separate, "separate_iter",
+    monkeypatch.setattr(core.separation.separate, "separate_iter",
                         lambda *a, **k: pytest.fail("separated before the cheap checks"))
     code, err = _separate(capsys, song, "-o", out, "--model", tiny_model_file)
     assert code == 2
@@ -221,11 +221,11 @@ def test_a_failed_check_leaves_no_empty_output_folder(tmp_path, capsys, tiny_mod
 
 def test_full_disk_is_refused_before_the_work(tmp_path, capsys, tiny_model_file, full_disk,
                                               monkeypatch):
-    import core.separate
+    import core.separation.separate
 
     song = _song(tmp_path / "song.wav")
     out = full_disk / "out"
-    monkeypatch.setattr(core.separate, "separate_iter",
+    monkeypatch.setattr(core.separation.separate, "separate_iter",
                         lambda *a, **k: pytest.fail("separated although the results cannot fit"))
     code, err = _separate(capsys, song, "-o", out, "--model", tiny_model_file)
     assert code == 2
@@ -236,12 +236,12 @@ def test_full_disk_is_refused_before_the_work(tmp_path, capsys, tiny_model_file,
 def test_disk_filling_up_while_writing_loses_nothing(tmp_path, capsys, tiny_model_file,
                                                     full_disk, monkeypatch):
     """The space check passes (others take the space during the work): the write itself fails."""
-    import core.output_set
+    import core.separation.output_set
 
     song = _song(tmp_path / "song.wav", seconds=6.0)
     out = full_disk / "out"
     _old_set(out)
-    monkeypatch.setattr(core.output_set, "SPACE_MARGIN_BYTES", -10 ** 12)
+    monkeypatch.setattr(core.separation.output_set, "SPACE_MARGIN_BYTES", -10 ** 12)
     code, err = _separate(capsys, song, "-o", out, "--model", tiny_model_file)
     assert code == 2
     _one_error_line(err, "disk full")
@@ -360,13 +360,13 @@ def test_corrections_with_a_byte_order_mark_are_read(tmp_path, capsys, tiny_mode
 def test_hostile_model_cards(tmp_path, capsys, tiny_model_file, change, pattern, monkeypatch):
     import json
 
-    import core.separate
+    import core.separation.separate
 
     card_file = tiny_model_file.with_suffix(".json")
     card = json.loads(card_file.read_text())
     change(card)
     card_file.write_text(json.dumps(card))
-    monkeypatch.setattr(core.separate, "separate_iter",
+    monkeypatch.setattr(core.separation.separate, "separate_iter",
                         lambda *a, **k: pytest.fail("separated with a bad model"))
     code, err = _separate(capsys, _song(tmp_path / "song.wav"), "-o", tmp_path / "out",
                           "--model", tiny_model_file)
@@ -388,7 +388,7 @@ def test_a_failure_half_way_through_the_moves_puts_the_old_set_back(tmp_path, ca
                                                                      monkeypatch):
     """The third rename fails (as a rename on a flaky network share can): the two results
     already moved go away again and the old ones come back."""
-    import core.output_set
+    import core.separation.output_set
 
     song, out = _song(tmp_path / "song.wav"), tmp_path / "out"
     _old_set(out)
@@ -401,7 +401,7 @@ def test_a_failure_half_way_through_the_moves_puts_the_old_set_back(tmp_path, ca
                 raise OSError(5, "Input/output error")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(core.output_set.os, "replace", flaky)
+    monkeypatch.setattr(core.separation.output_set.os, "replace", flaky)
     code, err = _separate(capsys, song, "-o", out, "--model", tiny_model_file)
     assert code == 2
     _one_error_line(err, "Input/output error")
@@ -410,11 +410,11 @@ def test_a_failure_half_way_through_the_moves_puts_the_old_set_back(tmp_path, ca
 
 def test_a_folder_appearing_during_the_work_is_never_moved(tmp_path, capsys, tiny_model_file,
                                                            monkeypatch):
-    import core.beats
+    import core.music.beats
 
     song, out = _song(tmp_path / "song.wav"), tmp_path / "out"
     _old_set(out)
-    real_write = core.beats.write_beats_csv
+    real_write = core.music.beats.write_beats_csv
 
     def write_then_make_a_folder(path, beats):
         real_write(path, beats)
@@ -422,7 +422,7 @@ def test_a_folder_appearing_during_the_work_is_never_moved(tmp_path, capsys, tin
         (out / "beats.csv").mkdir()
         (out / "beats.csv" / "keep.txt").write_text("mine")
 
-    monkeypatch.setattr(core.beats, "write_beats_csv", write_then_make_a_folder)
+    monkeypatch.setattr(core.music.beats, "write_beats_csv", write_then_make_a_folder)
     code, err = _separate(capsys, song, "-o", out, "--model", tiny_model_file)
     assert code == 2
     _one_error_line(err, "in the way")

@@ -18,15 +18,15 @@ import pytest
 import soundfile as sf
 import torch
 
-from core import settings_access
-from core.corrections import F0_RANGE_HZ, Corrections
+from core.audio.fileio import write_text_atomic
+from core.document import settings_access
+from core.document.project import load_project
+from core.document.recovery import read_recovery, recovery_file, write_recovery
+from core.document.session import Session
+from core.document.view_state import ViewState
 from core.errors import CorrectionsError, IsoldeError, ProjectError, RecoveryError
-from core.fileio import write_text_atomic
 from core.progress import run
-from core.project import load_project
-from core.recovery import read_recovery, recovery_file, write_recovery
-from core.session import Session
-from core.view_state import ViewState
+from core.separation.corrections import F0_RANGE_HZ, Corrections
 from tests.conftest import synth_song, tiny_model
 from tests.full_disk import full_disk  # noqa: F401 - a fixture
 
@@ -78,13 +78,13 @@ def test_atomic_write_keeps_permissions_and_symlinks(tmp_path):
 
 
 def test_atomic_write_fsyncs_before_the_rename(tmp_path, monkeypatch):
-    import core.fileio
+    import core.audio.fileio
 
     order = []
     real_fsync, real_replace = os.fsync, os.replace
-    monkeypatch.setattr(core.fileio.os, "fsync", lambda fd: (order.append("fsync"),
+    monkeypatch.setattr(core.audio.fileio.os, "fsync", lambda fd: (order.append("fsync"),
                                                              real_fsync(fd))[1])
-    monkeypatch.setattr(core.fileio.os, "replace", lambda a, b: (order.append("rename"),
+    monkeypatch.setattr(core.audio.fileio.os, "replace", lambda a, b: (order.append("rename"),
                                                                  real_replace(a, b))[1])
     write_text_atomic(tmp_path / "x.json", "{}")
     assert order[:2] == ["fsync", "rename"]
@@ -95,9 +95,9 @@ SAVE_THEN_DIE = """
 import sys, time, copy
 sys.path.insert(0, {repo!r})
 import torch
-import core.project as project
+import core.document.project as project
 from core.progress import run
-from core.session import Session
+from core.document.session import Session
 s = Session(recovery_dir={recovery!r})
 s.load_model({model!r})
 run(s.open_iter({song!r}))
@@ -179,7 +179,7 @@ def test_opening_a_project_is_all_or_nothing(opened, tmp_path, tiny_model_file):
     mixture, _, _ = synth_song(seconds=2.0, seed=3)
     sf.write(other_song, mixture.T, 44100, subtype="PCM_16")
     other_model = tmp_path / "other_model.safetensors"
-    from core.models.store import save_model
+    from core.separation.models.store import save_model
     save_model(tiny_model(seed=5), other_model)
     opened.draw([0.5, 0.6], [220.0, 220.0])
     before = (opened.audio, opened.audio_sha256, opened.base_model, opened.model_path,
@@ -195,7 +195,7 @@ def test_opening_a_project_is_all_or_nothing(opened, tmp_path, tiny_model_file):
         path.write_text(json.dumps(document))
         return path
 
-    from core.models.store import sha256_of
+    from core.separation.models.store import sha256_of
     right_sha = {"path": str(other_song), "sha256": sha256_of(other_song)}
     for path, reason in [
         (project("changed_song.isolde"), "changed"),

@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from core import pitch, spectral
+from core.audio import spectral
 from core.errors import ModelError
-from core.models import ARCHITECTURES
-from core.models.store import load_model, save_model, sha256_of
+from core.music import pitch
+from core.separation.models import ARCHITECTURES
+from core.separation.models.store import load_model, save_model, sha256_of
 from tests.conftest import tiny_model
 
 

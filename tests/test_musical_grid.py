@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import pitch
-from core.bars import BarBeat, bar_beat, format_position, nearest_beat, numbered_bars
-from core.beats import BeatGrid
+from core.document.session import Session
+from core.document.view_state import MIDI_LIMITS, ViewState, ViewStateError
+from core.music import pitch
+from core.music.bars import BarBeat, bar_beat, format_position, nearest_beat, numbered_bars
+from core.music.beats import BeatGrid
 from core.progress import run
-from core.session import Session
-from core.view_state import MIDI_LIMITS, ViewState, ViewStateError
 
 #: 4/4 at 120 bpm with a one-beat pick-up: beats every 0.5 s from 0.5 s, bars from 1.0 s.
 BEATS = np.arange(0.5, 10.0, 0.5)
@@ -122,7 +122,7 @@ def test_ab_state(opened):
 
 
 def test_update_progress_is_split_by_expected_time():
-    from core.session_jobs import adapt_share
+    from core.document.session_jobs import adapt_share
 
     # 12 steps and a 4-minute song: 2.9 s of adaptation against 4.1 s of separation.
     assert adapt_share(12, 240.0) == pytest.approx(2.9 / 7.0, abs=0.02)

@@ -126,9 +126,10 @@ def test_spec_builds_the_entry_point_of_pyproject(spec_run):
 def test_spec_collects_our_code_and_resources(spec_run):
     hidden = set(spec_run.analysis.kwargs["hiddenimports"])
     # Loaded by name (importlib) from the CLI, so the import analysis cannot see them.
-    assert {"core.cli", "core.train", "core.models.store", "core.settings"} <= hidden
-    if (ROOT / "core" / "adapt.py").exists():
-        assert "core.adapt" in hidden
+    assert {"core.cli", "core.training.train", "core.separation.models.store",
+            "core.document.settings"} <= hidden
+    if (ROOT / "core" / "separation" / "adapt.py").exists():
+        assert "core.separation.adapt" in hidden
     if (ROOT / "app" / "main.py").exists():
         assert "app.main" in hidden
     assert not any(name.startswith("tests") for name in hidden)

@@ -3,13 +3,13 @@ import numpy as np
 import pytest
 import torch
 
-from core import spectral
+from core.audio import spectral
 from core.cli import main
-from core.data.produced import ProducedExcerpts
 from core.errors import IsoldeError
-from core.separate import analyse_iter
 from core.progress import run
-from core.train import CropSampler, PooledTrack, TrainConfig, open_source, selection_score
+from core.separation.separate import analyse_iter
+from core.training.data.produced import ProducedExcerpts
+from core.training.train import CropSampler, PooledTrack, TrainConfig, open_source, selection_score
 from tests.conftest import tiny_model
 from tests.fake_datasets import write_fake_produced
 
@@ -39,7 +39,7 @@ def test_produced_folder_without_stems_is_one_clear_error(tmp_path):
 
 
 def test_evaluate_reads_produced_excerpts(tmp_path, capsys):
-    from core.models.store import save_model
+    from core.separation.models.store import save_model
 
     root = write_fake_produced(tmp_path / "pro")
     model_file = save_model(tiny_model(), tmp_path / "m.safetensors")
@@ -118,7 +118,7 @@ def test_checkpoints_are_chosen_on_every_validation_source_alike():
 def test_boolean_training_options_parse_false(tmp_path):
     import argparse
 
-    from core.train import config_from_args, configure_parser
+    from core.training.train import config_from_args, configure_parser
 
     parser = argparse.ArgumentParser()
     configure_parser(parser)

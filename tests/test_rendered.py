@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.data import rendered
-from core.data.arrangement import STYLES, arrange
-from core.data.rendered import RenderedSongs, render_song, song_style
 from core.errors import IsoldeError
+from core.training.data import rendered
+from core.training.data.arrangement import STYLES, arrange
+from core.training.data.rendered import RenderedSongs, render_song, song_style
 
 SECONDS = 4.0
 RATE = 44100

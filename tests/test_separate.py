@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 import torch
 
-from core import spectral
-from core.audio import Audio
+from core.audio import spectral
+from core.audio.io import Audio
 from core.errors import AudioError
 from core.progress import run
-from core.separate import analyse_iter, apply_mask_iter, native_grid, separate_iter
+from core.separation.separate import analyse_iter, apply_mask_iter, native_grid, separate_iter
 from tests.conftest import synth_song, tiny_model
 
 

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core import pitch
-from core.corrections import Corrections
+from core.document.f0_edits import PenStroke, corrected_frames, snap_to_semitones
+from core.document.history import History
+from core.document.session import Session
+from core.document.view_state import ViewState
 from core.errors import Cancelled, IsoldeError, ModelError, ProjectError
-from core.export_midi import f0_to_notes, write_midi
-from core.f0_edits import PenStroke, corrected_frames, snap_to_semitones
-from core.history import History
+from core.music import pitch
+from core.music.midi import f0_to_notes, write_midi
 from core.progress import CancelFlag, run
-from core.session import Session
-from core.view_state import ViewState
+from core.separation.corrections import Corrections
 
 
 @pytest.fixture(autouse=True)
@@ -161,7 +161,7 @@ def test_stale_job_does_not_commit(opened, song_file):
 
 
 def test_missing_default_model_is_reported(tmp_path, monkeypatch):
-    from core.models import store
+    from core.separation.models import store
 
     monkeypatch.setattr(store, "DEFAULT_MODEL", tmp_path / "none.safetensors")
     s = Session(recovery_dir=tmp_path)
@@ -171,10 +171,10 @@ def test_missing_default_model_is_reported(tmp_path, monkeypatch):
 
 
 def test_update_without_adapt_or_corrections_is_refused(analysed, monkeypatch):
-    import core.session_jobs as session_jobs
+    import core.document.session_jobs as session_jobs
 
     monkeypatch.setattr(session_jobs, "adapt_available", lambda: False)
-    with pytest.raises(IsoldeError, match="core.adapt"):
+    with pytest.raises(IsoldeError, match="core.separation.adapt"):
         run(analysed.update_dnn_iter())
 
 
@@ -228,7 +228,7 @@ def _perturbed(model):
     ("[" * 100000, "invalid JSON"),
 ])
 def test_hostile_projects_give_one_line_errors(tmp_path, document, reason):
-    from core.project import load_project
+    from core.document.project import load_project
 
     path = tmp_path / "bad.isolde"
     path.write_text(document)
@@ -273,7 +273,7 @@ def test_export_writes_files_that_read_back(analysed, tmp_path):
 
 
 def test_export_never_overwrites_the_input(analysed, song_file, monkeypatch):
-    from core import session_export
+    from core.document import session_export
 
     before = song_file.read_bytes()
     run(analysed.export_iter(song_file.parent, audio_format="wav"))  # beside the song: fine
@@ -329,10 +329,10 @@ def test_child_process_result_error_and_cancel():
 
 
 def test_beats_of_long_songs_come_from_a_child_process(opened, monkeypatch):
-    import core.session_jobs
-    from core.beats import track_beats
+    import core.document.session_jobs
+    from core.music.beats import track_beats
 
-    monkeypatch.setattr(core.session_jobs, "BEATS_IN_CHILD_SECONDS", 1.0)
+    monkeypatch.setattr(core.document.session_jobs, "BEATS_IN_CHILD_SECONDS", 1.0)
     run(opened.analyse_iter())
     expected = track_beats(opened.audio.samples, opened.audio.sample_rate)
     assert np.allclose(opened.beats.beat_times, expected.beat_times)

@@ -6,9 +6,9 @@ import warnings
 
 import pytest
 
-from core import settings as settings_mod
-from core.settings import (MAX_RECENT, Settings, SettingsWarning, default_adapt_steps,
-                           load_settings, save_settings, settings_path)
+from core.document import settings as settings_mod
+from core.document.settings import (MAX_RECENT, Settings, SettingsWarning, default_adapt_steps,
+                                    load_settings, save_settings, settings_path)
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +31,7 @@ def test_defaults_when_no_file(config_dir):
 
 def test_default_adapt_steps_follows_core_adapt():
     try:
-        from core.adapt import DEFAULT_ADAPT_STEPS
+        from core.separation.adapt import DEFAULT_ADAPT_STEPS
     except ImportError:
         assert default_adapt_steps() == 40
     else:
@@ -39,12 +39,13 @@ def test_default_adapt_steps_follows_core_adapt():
 
 
 def test_default_adapt_steps_without_core_adapt(monkeypatch):
-    monkeypatch.setitem(sys.modules, "core.adapt", None)  # makes the import raise ImportError
+    # None in sys.modules makes the import raise ImportError
+    monkeypatch.setitem(sys.modules, "core.separation.adapt", None)
     assert default_adapt_steps() == 40
 
 
 def test_export_subtypes_are_those_core_audio_writes():
-    from core.audio import SUBTYPES
+    from core.audio.io import SUBTYPES
 
     assert set(settings_mod.EXPORT_SUBTYPES) <= set(SUBTYPES)
 
@@ -185,6 +186,6 @@ def test_save_into_an_unwritable_place_is_a_user_error(tmp_path):
 def test_settings_module_imports_no_qt():
     import subprocess
 
-    code = ("import sys, core.settings as s; s.load_settings(); "
+    code = ("import sys, core.document.settings as s; s.load_settings(); "
             "sys.exit(any(m.startswith(('PySide6', 'PyQt')) for m in sys.modules))")
     assert subprocess.run([sys.executable, "-c", code], env={**os.environ}).returncode == 0

@@ -6,9 +6,9 @@ import pytest
 import soundfile as sf
 
 from core.cli import main
-from core.data.mir1k import VALIDATION_SINGERS
-from core.pitch import interpolate_f0
-from core.simulate import reference_corrections
+from core.music.pitch import interpolate_f0
+from core.training.data.mir1k import VALIDATION_SINGERS
+from core.training.simulate import reference_corrections
 
 RATE = 16000
 PV_HOP = 0.02
@@ -133,7 +133,7 @@ def test_reference_corrections_cover_the_first_share():
 
 
 def test_worst_first_user_takes_the_longest_wrong_stretches_first():
-    from core.simulate import span_corrections, worst_first_spans
+    from core.training.simulate import span_corrections, worst_first_spans
 
     times = np.arange(200) * 0.016
     wrong = np.zeros(200, bool)

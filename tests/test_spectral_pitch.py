@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from core import pitch, spectral
+from core.audio import spectral
+from core.music import pitch
 
 
 def test_stft_istft_reconstructs():

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from core.cli import main
-from core.data.mir1k import MIR1KDataset, read_pv
-from core.models.store import load_model
+from core.separation.models.store import load_model
+from core.training.data.mir1k import MIR1KDataset, read_pv
 from tests.fake_datasets import write_fake_mir1k
 
 TINY_FLAGS = ["--svs-channels", "4", "--svs-max-channels", "16", "--f0-channels", "4",
@@ -49,7 +49,7 @@ def test_train_resumes_and_logs(tmp_path, capsys):
 
 def test_evaluate_prints_table_and_csv(tmp_path, capsys):
     root = write_fake_mir1k(tmp_path / "mir1k", clips_per_singer=1, seconds=2.0)
-    from core.models.store import save_model
+    from core.separation.models.store import save_model
     from tests.conftest import tiny_model
 
     model_file = save_model(tiny_model(), tmp_path / "m.safetensors")
@@ -66,8 +66,8 @@ def test_evaluate_prints_table_and_csv(tmp_path, capsys):
 
 
 def test_voicing_loss_trains_the_decision_at_the_product_threshold():
-    from core import pitch
-    from core.train import losses
+    from core.music import pitch
+    from core.training.train import losses
     from tests.conftest import tiny_model
 
     model = tiny_model()
@@ -111,7 +111,7 @@ def test_train_can_start_from_another_run(tmp_path):
     assert all(torch.equal(state["model"][k], v) for k, v in start.items()
                if v.is_floating_point() and "running" not in k and "num_batches" not in k)
     with pytest.raises(IsoldeError, match="differs"):
-        from core.train import TrainConfig, train_iter
+        from core.training.train import TrainConfig, train_iter
         from core.progress import run
         run(train_iter(TrainConfig(sources=[f"mir1k:{root}"], out=str(tmp_path / "third"),
                                    svs_channels=8, svs_max_channels=16, f0_channels=4,
@@ -120,7 +120,7 @@ def test_train_can_start_from_another_run(tmp_path):
 
 
 def test_pitch_guesses_follow_the_mirex_convention():
-    from core import pitch
+    from core.music import pitch
 
     saliency = np.zeros((pitch.N_F0_BINS, 16), dtype=np.float32)
     saliency[100, :8] = 0.9    # voiced (a note long enough not to be a blip)

@@ -1,0 +1,260 @@
+"""Audio in and out: load WAV/FLAC/OGG/MP3/M4A/AAC/ALAC/Opus at any rate and channel count,
+save atomically.
+
+Samples are float32 arrays shaped ``(n_channels, n_samples)`` in [-1, 1] at their own sample rate
+(Hz). Nothing is resampled on load: separation works at the model's rate internally and writes its
+results at the input's rate, channel count and length.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from ..errors import AudioError
+from . import decode_av
+from .fileio import atomic_path
+from .truncation import truncation_of
+
+#: Extensions Isolde reads and writes, with the soundfile format used to write them.
+WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}
+READ_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".oga", ".aif", ".aiff", *decode_av.EXTENSIONS)
+#: Shortest song Isolde separates (s): below this there is not one analysis window of sound.
+MIN_SECONDS = 0.1
+#: Subtypes offered on export: 16/24-bit PCM or 32-bit float.
+SUBTYPES = {"pcm16": "PCM_16", "pcm24": "PCM_24", "float32": "FLOAT"}
+
+
+@dataclass
+class Audio:
+    """A piece of audio in memory.
+
+    samples : float32, shape (n_channels, n_samples), values nominally in [-1, 1]
+    sample_rate : samples per second (Hz)
+    path : where it was read from, if anywhere
+    """
+
+    samples: np.ndarray
+    sample_rate: int
+    path: Path | None = None
+
+    @property
+    def n_channels(self) -> int:
+        return int(self.samples.shape[0])
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.samples.shape[1])
+
+    @property
+    def duration_seconds(self) -> float:
+        return self.n_samples / float(self.sample_rate)
+
+    def mono(self) -> np.ndarray:
+        """The channel average, shape (n_samples,)."""
+        return to_mono(self.samples)
+
+
+def to_mono(samples: np.ndarray) -> np.ndarray:
+    """Average channels: (n_channels, n_samples) -> (n_samples,) float32."""
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim == 1:
+        return samples
+    return samples.mean(axis=0, dtype=np.float32)
+
+
+def resample(samples: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
+    """Resample along the last axis with soxr (high quality); returns float32."""
+    samples = np.asarray(samples, dtype=np.float32)
+    if source_rate == target_rate:
+        return samples
+    import soxr
+
+    if samples.ndim == 1:
+        return soxr.resample(samples, source_rate, target_rate, quality="HQ").astype(np.float32)
+    out = soxr.resample(samples.T, source_rate, target_rate, quality="HQ")
+    return np.ascontiguousarray(out.T, dtype=np.float32)
+
+
+def load_audio(path: str | os.PathLike) -> Audio:
+    """Read an audio file; raise :class:`AudioError` with a one-line reason if it is unusable.
+
+    Rejected: a missing path, a folder, a FIFO or device, a file that is not audio, a file cut
+    short (its header promises more than it holds: a copy or download that stopped), fewer than
+    :data:`MIN_SECONDS` of audio, NaN or infinite samples.
+    """
+    path = Path(path)
+    _check_regular_file(path)
+    if path.suffix.lower() in decode_av.EXTENSIONS:
+        samples, rate, declared = decode_av.decode(path)
+        tolerance = int(decode_av.LENGTH_TOLERANCE_SECONDS * rate)
+        if declared and samples.shape[1] < declared - tolerance:
+            _refuse_truncated(path, f"only {samples.shape[1]} of its {declared} samples could "
+                              "be decoded", samples.shape[1], rate)
+        why = truncation_of(path)  # Opus in Ogg declares no length; its last page tells
+        if why is not None:
+            _refuse_truncated(path, why, samples.shape[1], rate)
+    else:
+        samples, rate = _read_soundfile(path)
+    if samples.size == 0 or samples.shape[1] == 0:
+        raise AudioError(f"The audio file is empty (zero length): {path}")
+    if not _all_finite(samples):
+        raise AudioError(f"The audio contains NaN or infinite samples: {path}")
+    if samples.shape[1] < MIN_SECONDS * rate:
+        raise AudioError(f"The audio is too short to separate ({samples.shape[1] / rate:.3f} s; "
+                         f"at least {MIN_SECONDS:g} s): {path}")
+    return Audio(samples, int(rate), path)
+
+
+def _check_regular_file(path: Path) -> None:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise AudioError(f"No such file: {path}") from None
+    except OSError as exc:
+        raise AudioError(f"Cannot read {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise AudioError(f"Expected an audio file, got a folder: {path}")
+    if not stat.S_ISREG(mode):
+        raise AudioError(f"Expected an audio file, got a pipe or device: {path}")
+    if not os.access(path, os.R_OK):
+        raise AudioError(f"Cannot read {path}: permission denied")
+
+
+def _refuse_truncated(path: Path, why: str, decoded: int, rate: int) -> None:
+    raise AudioError(f"The audio file is truncated ({why}; {decoded / rate:.1f} s are there): "
+                     f"{path}")
+
+
+#: Frames read at a time: the song goes straight into its final (channels, frames) array.
+READ_BLOCK_FRAMES = 1 << 16
+
+
+def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
+    """Samples (n_channels, n_samples) and rate through libsndfile; refuses truncated files.
+
+    Read block by block into one array, so the peak memory is about the song's own size
+    (twice that for MP3, read at once).
+    """
+    try:
+        with _quiet_stderr(), sf.SoundFile(str(path)) as f:
+            declared, rate = int(f.frames), int(f.samplerate)
+            samples = np.empty((f.channels, max(declared, 0)), dtype=np.float32)
+            filled = 0
+            # libsndfile's MP3 decoding goes wrong across reads of part of a file: one read.
+            block_frames = -1 if path.suffix.lower() == ".mp3" else READ_BLOCK_FRAMES
+            while True:
+                block = f.read(block_frames, dtype="float32", always_2d=True)
+                if len(block) == 0:
+                    break
+                if filled + len(block) > samples.shape[1]:  # longer than its header said
+                    samples = np.concatenate(
+                        [samples, np.empty((samples.shape[0], max(len(block), samples.shape[1])),
+                                           dtype=np.float32)], axis=1)
+                samples[:, filled:filled + len(block)] = block.T
+                filled += len(block)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = reason.replace("Error : ", "").strip()
+        if "not exist" in reason.lower() or "lost sync" in reason:  # "could not decode"
+            reason = "damaged or truncated"
+        raise AudioError(f"Not a readable audio file: {path} ({reason})") from None
+    why = truncation_of(path, declared, filled)
+    if why is not None:
+        _refuse_truncated(path, why, filled, rate)
+    if filled < samples.shape[1]:
+        samples = np.ascontiguousarray(samples[:, :filled])
+    return samples, rate
+
+
+def _all_finite(samples: np.ndarray) -> bool:
+    """Whether every sample is finite, checked in blocks (no full-size temporary)."""
+    step = READ_BLOCK_FRAMES * 16
+    return all(np.isfinite(samples[:, i:i + step]).all()
+               for i in range(0, samples.shape[1], step))
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence what C decoders print on file descriptor 2 (mpg123's warnings) while reading;
+    the reason of a failure reaches the user through the exception instead."""
+    with _STDERR_LOCK:
+        try:
+            saved = os.dup(2)
+        except OSError:
+            yield
+            return
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def check_not_silent(audio: Audio, *, threshold: float = 1e-6) -> None:
+    """Raise :class:`AudioError` if every sample is (nearly) zero: there is nothing to separate."""
+    if float(np.max(np.abs(audio.samples))) <= threshold:
+        name = audio.path if audio.path is not None else "the input"
+        raise AudioError(f"The audio is pure silence, nothing to separate: {name}")
+
+
+def save_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate: int, *,
+               subtype: str | None = None) -> Path:
+    """Write ``samples`` (n_channels, n_samples) atomically; format from the extension.
+
+    subtype : None for the format's default (WAV: 16-bit PCM... use "FLOAT" for lossless float),
+        or a soundfile subtype such as "PCM_16", "PCM_24", "FLOAT".
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in WRITE_FORMATS:
+        raise AudioError(f"Cannot write {ext or 'files without extension'}; use one of "
+                         + ", ".join(WRITE_FORMATS))
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim == 1:
+        samples = samples[None, :]
+    if not np.isfinite(samples).all():
+        raise AudioError(f"Refusing to write NaN or infinite samples to {path}")
+    fmt = WRITE_FORMATS[ext]
+    if subtype is None:
+        subtype = {"WAV": "FLOAT", "FLAC": "PCM_24", "OGG": "VORBIS", "MP3": "MPEG_LAYER_III"}[fmt]
+    if fmt in ("OGG", "MP3") and subtype in ("PCM_16", "PCM_24", "FLOAT"):
+        subtype = "VORBIS" if fmt == "OGG" else "MPEG_LAYER_III"
+    if subtype in ("PCM_16", "PCM_24"):
+        samples = np.clip(samples, -1.0, 1.0)
+    try:
+        with atomic_path(path) as tmp:
+            try:
+                sf.write(str(tmp), samples.T, int(sample_rate), format=fmt, subtype=subtype)
+            except sf.LibsndfileError as exc:
+                if _nearly_full(tmp.parent):  # libsndfile reports ENOSPC as "System error."
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)) from exc
+                raise
+    except sf.LibsndfileError as exc:
+        raise AudioError(f"Cannot write {path}: {exc}") from exc
+    return path
+
+
+#: A write that fails with less free space than this (bytes) failed because the disk is full.
+NEARLY_FULL_BYTES = 1024 * 1024
+
+
+def _nearly_full(folder: Path) -> bool:
+    import shutil
+
+    try:
+        return shutil.disk_usage(folder if str(folder) else ".").free < NEARLY_FULL_BYTES
+    except OSError:
+        return False

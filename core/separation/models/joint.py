@@ -1,0 +1,125 @@
+"""The joint F0 / singing-voice-separation network after Nakano et al. (IUI 2020).
+
+Three configurations of the same parts:
+
+- ``"f0_to_svs"`` (default): the F0 U-Net estimates a saliency map from the mixture; its harmonic
+  rendering is a second input channel of the separation U-Net, so that the melody (and a user's
+  correction of it) steers the vocal mask.
+- ``"svs_to_f0"``: the separation U-Net runs first; the F0 U-Net reads the separated voice.
+- ``"svs_only"``: the separation U-Net alone (Jansson et al. 2017); no F0.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from ...audio import spectral
+from ...music import pitch
+from .features import HarmonicComb, HarmonicStack, LogMagnitude
+from .unet import UNet
+
+ARCHITECTURES = ("f0_to_svs", "svs_to_f0", "svs_only")
+
+
+@dataclass
+class ModelConfig:
+    """Hyper-parameters that fix a model's shape (saved as JSON next to its weights)."""
+
+    architecture: str = "f0_to_svs"
+    svs_depth: int = 6
+    svs_channels: int = 16
+    svs_max_channels: int = 256
+    f0_depth: int = 5
+    f0_channels: int = 16
+    f0_max_channels: int = 128
+    harmonics: tuple = field(default=(0.5, 1, 2, 3, 4, 5))
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["harmonics"] = list(self.harmonics)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        if "harmonics" in known:
+            known["harmonics"] = tuple(float(h) for h in known["harmonics"])
+        config = cls(**known)
+        if config.architecture not in ARCHITECTURES:
+            raise ValueError(f"unknown architecture {config.architecture!r}")
+        return config
+
+
+@dataclass
+class ModelOutput:
+    """vocal_mask: (batch, N_BINS, n_frames) in [0, 1]; f0_saliency: (batch, N_F0_BINS, n_frames) or None."""
+
+    vocal_mask: torch.Tensor
+    f0_saliency: torch.Tensor | None
+
+
+class JointModel(nn.Module):
+    """Estimates the vocal mask and the F0 saliency of a mixture magnitude spectrogram.
+
+    Input: linear magnitude, shape (batch, N_BINS, n_frames), 16 kHz / 1024-point STFT
+    (see :mod:`core.audio.spectral`); ``n_frames`` must be a multiple of :attr:`frame_multiple`.
+    """
+
+    def __init__(self, config: ModelConfig | None = None):
+        super().__init__()
+        self.config = config = config or ModelConfig()
+        if config.architecture not in ARCHITECTURES:
+            raise ValueError(f"unknown architecture {config.architecture!r}")
+        self.svs_input = LogMagnitude(spectral.N_BINS)
+        svs_in = 2 if config.architecture == "f0_to_svs" else 1
+        self.svs_net = UNet(svs_in, 1, depth=config.svs_depth, base_channels=config.svs_channels,
+                            max_channels=config.svs_max_channels)
+        self.has_f0 = config.architecture != "svs_only"
+        if self.has_f0:
+            self.f0_input = LogMagnitude(spectral.N_BINS)
+            self.harmonic_stack = HarmonicStack(tuple(config.harmonics))
+            self.f0_net = UNet(len(config.harmonics), 1, depth=config.f0_depth,
+                               base_channels=config.f0_channels,
+                               max_channels=config.f0_max_channels, dropout=0.0)
+            self.comb = HarmonicComb()
+
+    @property
+    def frame_multiple(self) -> int:
+        m = self.svs_net.multiple
+        if self.has_f0:
+            m = max(m, self.f0_net.multiple)
+        return m
+
+    def estimate_f0(self, magnitude: torch.Tensor) -> torch.Tensor:
+        """(batch, N_BINS, n_frames) magnitude -> (batch, N_F0_BINS, n_frames) saliency in [0, 1]."""
+        stacked = self.harmonic_stack(self.f0_input(magnitude))
+        return self.f0_net(stacked)[:, 0]
+
+    def estimate_mask(self, magnitude: torch.Tensor,
+                      f0_saliency: torch.Tensor | None = None) -> torch.Tensor:
+        """Vocal mask (batch, N_BINS, n_frames) from the mixture and, for f0_to_svs, a saliency map."""
+        x = self.svs_input(magnitude)[:, None]
+        if self.config.architecture == "f0_to_svs":
+            if f0_saliency is None:
+                raise ValueError("the f0_to_svs model needs an F0 saliency map")
+            x = torch.cat([x, self.comb(f0_saliency)[:, None]], dim=1)
+        return self.svs_net(x)[:, 0]
+
+    def forward(self, magnitude: torch.Tensor) -> ModelOutput:
+        arch = self.config.architecture
+        if arch == "f0_to_svs":
+            saliency = self.estimate_f0(magnitude)
+            return ModelOutput(self.estimate_mask(magnitude, saliency), saliency)
+        mask = self.estimate_mask(magnitude)
+        if arch == "svs_to_f0":
+            return ModelOutput(mask, self.estimate_f0(mask * magnitude))
+        return ModelOutput(mask, None)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+__all__ = ["ARCHITECTURES", "JointModel", "ModelConfig", "ModelOutput", "count_parameters"]

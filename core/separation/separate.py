@@ -1,0 +1,250 @@
+"""Whole-song separation: the functional API behind ``isolde separate`` and the editor's analysis.
+
+The model runs on the 16 kHz mono downmix in overlapping chunks (bounded memory, no seams: each
+chunk sees ``context_frames`` of real signal either side of the part kept). Its vocal mask is then
+applied to every channel of the input at the input's own sample rate, in blocks, so the outputs
+keep the input's rate, channel count and length exactly.
+
+Full band: the model sees 0-8 kHz. Above 8 kHz the mask of each frame is the mean of the model's
+mask over 4-8 kHz in that frame: the air, breath and sibilance of a voice go with its presence
+there, and cymbals that dominate the top band also pull that mean down.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..audio import spectral
+from ..audio.io import Audio, check_not_silent, resample, to_mono
+from ..errors import IsoldeError
+from ..music import pitch
+from ..progress import Job, Progress, scaled
+
+#: Model frames processed per chunk, and real-signal context either side of it.
+CHUNK_FRAMES = 1024
+CONTEXT_FRAMES = 128
+#: High band: mean of the mask over this range (Hz) extends it above the model's band.
+HIGH_BAND_SOURCE_HZ = (4000.0, 7900.0)
+
+
+@dataclass
+class ModelAnalysis:
+    """What the network says about a song, on the model's frame grid (hop ``spectral.HOP_SECONDS``).
+
+    vocal_mask : float32, shape (N_BINS, n_frames), in [0, 1]
+    f0_saliency : float32, shape (N_F0_BINS, n_frames), or None for a separation-only model
+    """
+
+    vocal_mask: np.ndarray
+    f0_saliency: np.ndarray | None
+    _decoded: list = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.vocal_mask.shape[1])
+
+    @property
+    def frame_times(self) -> np.ndarray:
+        return spectral.frame_times(self.n_frames)
+
+    def f0_hz(self, threshold: float = pitch.VOICING_THRESHOLD) -> np.ndarray:
+        """The decoded trajectory (n_frames,) in Hz, 0 = unvoiced (all 0 without an F0 model)."""
+        if self.f0_saliency is None:
+            return np.zeros(self.n_frames)
+        # The contour decoding takes about 0.5 s on a 4-minute song: decode once per saliency.
+        cached = self._decoded
+        if not (cached and cached[0] is self.f0_saliency and cached[1] == threshold):
+            self._decoded = cached = [self.f0_saliency, threshold,
+                                      pitch.saliency_to_f0(self.f0_saliency, threshold=threshold)]
+        return cached[2].copy()
+
+
+@dataclass
+class SeparationResult:
+    """Separated stems at the input's rate plus the analysis they came from.
+
+    vocals, accompaniment : float32, shape (n_channels, n_samples) like the input;
+        ``vocals + accompaniment == mixture``
+    f0_hz : shape (n_frames,), Hz per model frame, 0 = no voice
+    """
+
+    vocals: np.ndarray
+    accompaniment: np.ndarray
+    sample_rate: int
+    analysis: ModelAnalysis
+    f0_hz: np.ndarray
+    beats: object | None = None
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def frame_times(self) -> np.ndarray:
+        return spectral.frame_times(len(self.f0_hz))
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """"auto" -> CUDA when available, else CPU; "cuda" without a GPU is an error."""
+    name = (name or "auto").lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise IsoldeError("--device cuda was asked for, but PyTorch sees no CUDA GPU")
+        return torch.device("cuda")
+    if name == "cpu":
+        return torch.device("cpu")
+    raise IsoldeError(f"Unknown device {name!r}: use auto, cpu or cuda")
+
+
+def model_input(audio: Audio) -> np.ndarray:
+    """The mono 16 kHz signal the model hears, shape (n_model_samples,)."""
+    return resample(to_mono(audio.samples), audio.sample_rate, spectral.MODEL_SAMPLE_RATE)
+
+
+def analyse_iter(model, magnitude: torch.Tensor, *, device: torch.device | str = "cpu",
+                 chunk_frames: int = CHUNK_FRAMES, context_frames: int = CONTEXT_FRAMES,
+                 corrections=None) -> Job[ModelAnalysis]:
+    """Run the model over a whole magnitude spectrogram in overlapping chunks.
+
+    magnitude : float tensor, shape (N_BINS, n_frames), on any device
+    corrections : optional :class:`~core.separation.corrections.Corrections`; each chunk's saliency
+        gets the user's corrected F0 imposed before the separation net sees it
+        (``corrections.saliency_override``), and its vocal mask is refined by them
+        (``corrections.refine_mask``: zero where the voice was deleted); finally the whole
+        mask is combined with the accompaniment heard alone in the deleted spans
+        (``corrections.refine_with_exemplars``, :mod:`core.separation.exemplars`).
+    The networks hear the song at :data:`core.audio.spectral.REFERENCE_LEVEL_DBFS` (one gain for the
+    whole song, :func:`core.audio.spectral.level_gain`), so a quiet master and a loud one separate
+    alike. Yields Progress("separating", fraction); returns a :class:`ModelAnalysis`.
+    """
+    device = torch.device(device)
+    n_frames = int(magnitude.shape[-1])
+    gain = spectral.level_gain(magnitude)
+    multiple = model.frame_multiple
+    window = chunk_frames + 2 * context_frames
+    window = int(math.ceil(window / multiple) * multiple)
+    core = window - 2 * context_frames
+    mask = np.zeros((spectral.N_BINS, n_frames), dtype=np.float32)
+    saliency = np.zeros((pitch.N_F0_BINS, n_frames), dtype=np.float32) if model.has_f0 else None
+    starts = list(range(0, n_frames, core))
+    model.eval()
+    with torch.inference_mode():
+        for n, start in enumerate(starts):
+            lo = start - context_frames
+            piece = torch.zeros((1, spectral.N_BINS, window), dtype=torch.float32)
+            src_lo, src_hi = max(lo, 0), min(lo + window, n_frames)
+            piece[0, :, src_lo - lo:src_hi - lo] = magnitude[:, src_lo:src_hi].float().cpu() * gain
+            piece = piece.to(device)
+            if model.has_f0 and model.config.architecture == "f0_to_svs":
+                sal = model.estimate_f0(piece)
+                if corrections is not None:
+                    sal = corrections.saliency_override(lo, lo + window, sal)
+                out_mask = model.estimate_mask(piece, sal)
+                out_sal = sal
+            else:
+                output = model(piece)
+                out_mask, out_sal = output.vocal_mask, output.f0_saliency
+            if corrections is not None:
+                out_mask = corrections.refine_mask(lo, lo + window, out_mask)
+            stop = min(start + core, n_frames)
+            keep = slice(context_frames, context_frames + stop - start)
+            mask[:, start:stop] = out_mask[0, :, keep].float().cpu().numpy()
+            if saliency is not None:
+                saliency[:, start:stop] = out_sal[0, :, keep].float().cpu().numpy()
+            yield Progress("separating", (n + 1) / len(starts))
+    analysis = ModelAnalysis(mask, saliency)
+    if corrections is not None:
+        analysis.vocal_mask = corrections.refine_with_exemplars(
+            mask, magnitude.float().cpu().numpy(), analysis.f0_hz())
+    return analysis
+
+
+def native_grid(sample_rate: int) -> tuple[int, int]:
+    """(n_fft, hop) at the input's rate with about the model's window length in seconds."""
+    n_fft = 2 ** int(round(math.log2(spectral.N_FFT * sample_rate / spectral.MODEL_SAMPLE_RATE)))
+    n_fft = max(n_fft, 64)
+    return n_fft, n_fft // 4
+
+
+def _mask_on_native_grid(vocal_mask: np.ndarray, frame_index: np.ndarray, n_fft: int, hop: int,
+                         sample_rate: int) -> np.ndarray:
+    """Interpolate the model's mask (N_BINS, n_model_frames) onto native bins x native frames.
+
+    frame_index : global native frame numbers, shape (n_native_frames,)
+    returns : float32, shape (n_fft // 2 + 1, n_native_frames)
+    """
+    n_model = vocal_mask.shape[1]
+    position = frame_index * hop / sample_rate / spectral.HOP_SECONDS
+    position = np.clip(position, 0, n_model - 1)
+    lo = np.floor(position).astype(np.int64)
+    hi = np.minimum(lo + 1, n_model - 1)
+    w = (position - lo).astype(np.float32)
+    in_time = vocal_mask[:, lo] * (1 - w) + vocal_mask[:, hi] * w  # (N_BINS, n_native)
+
+    freqs = np.arange(n_fft // 2 + 1) * sample_rate / n_fft
+    model_bin = freqs / spectral.BIN_HZ
+    inside = model_bin <= spectral.N_BINS - 1
+    out = np.empty((len(freqs), in_time.shape[1]), dtype=np.float32)
+    fb = model_bin[inside]
+    flo = np.floor(fb).astype(np.int64)
+    fhi = np.minimum(flo + 1, spectral.N_BINS - 1)
+    fw = (fb - flo).astype(np.float32)[:, None]
+    out[inside] = in_time[flo] * (1 - fw) + in_time[fhi] * fw
+    if (~inside).any():
+        band = slice(int(HIGH_BAND_SOURCE_HZ[0] / spectral.BIN_HZ),
+                     int(HIGH_BAND_SOURCE_HZ[1] / spectral.BIN_HZ) + 1)
+        out[~inside] = in_time[band].mean(axis=0, keepdims=True)
+    return out
+
+
+def apply_mask_iter(samples: np.ndarray, sample_rate: int, vocal_mask: np.ndarray, *,
+                    block_frames: int = 2048) -> Job[np.ndarray]:
+    """Apply the model-grid mask to every channel at the native rate, block by block.
+
+    samples : float32, shape (n_channels, n_samples)
+    vocal_mask : float32, shape (N_BINS, n_model_frames)
+    returns : vocals, float32, shape (n_channels, n_samples)
+
+    Blocks start on the STFT hop grid and carry ``n_fft`` samples of margin, so every kept sample
+    is synthesised from exactly the frames a one-shot STFT would use: no seams.
+    """
+    n_fft, hop = native_grid(sample_rate)
+    n_channels, n_samples = samples.shape
+    vocals = np.zeros_like(samples, dtype=np.float32)
+    block = block_frames * hop
+    starts = list(range(0, n_samples, block))
+    for n, start in enumerate(starts):
+        stop = min(start + block, n_samples)
+        lo = max(start - n_fft, 0)  # multiple of hop since start and n_fft are
+        hi = min(stop + n_fft, n_samples)
+        piece = torch.from_numpy(np.ascontiguousarray(samples[:, lo:hi]))
+        spec = spectral.stft(piece, n_fft=n_fft, hop=hop)  # (C, F, frames)
+        frames = lo // hop + np.arange(spec.shape[-1])
+        mask = torch.from_numpy(_mask_on_native_grid(vocal_mask, frames, n_fft, hop, sample_rate))
+        out = spectral.istft(spec * mask, length=hi - lo, n_fft=n_fft, hop=hop).numpy()
+        vocals[:, start:stop] = out[:, start - lo:stop - lo]
+        yield Progress("writing stems", (n + 1) / len(starts))
+    return vocals
+
+
+def separate_iter(audio: Audio, model, *, device: torch.device | str = "cpu",
+                  with_beats: bool = True, corrections=None) -> Job[SeparationResult]:
+    """Analyse and separate a whole song. Yields progress; returns a :class:`SeparationResult`."""
+    check_not_silent(audio)
+    yield Progress("resampling", 0.0)
+    mono16 = model_input(audio)
+    magnitude = spectral.model_magnitude(mono16)
+    analysis = yield from scaled(analyse_iter(model, magnitude, device=device,
+                                              corrections=corrections), 0.02, 0.55)
+    vocals = yield from scaled(apply_mask_iter(audio.samples, audio.sample_rate,
+                                               analysis.vocal_mask), 0.55, 0.8)
+    beats = None
+    if with_beats:
+        from ..music.beats import track_beats_iter
+        beats = yield from scaled(track_beats_iter(audio.samples, audio.sample_rate), 0.8, 1.0)
+    yield Progress("done", 1.0)
+    return SeparationResult(vocals=vocals, accompaniment=audio.samples - vocals,
+                            sample_rate=audio.sample_rate, analysis=analysis,
+                            f0_hz=analysis.f0_hz(), beats=beats)

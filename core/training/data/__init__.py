@@ -1,0 +1,1 @@
+"""Datasets for training and evaluation, each behind the :class:`~.base.Dataset` interface."""

@@ -6,37 +6,16 @@ rate (Hz). Output is a :class:`BeatGrid` of beat and downbeat times in seconds (
 Why this pipeline
 -----------------
 madmom's default ``RNNBeatProcessor`` averages 8 BLSTMs (about 3 s of CPU per 30 s of audio), far
-too much for the separation budget (the whole ``isolde separate`` at <= 0.1x real time on 2
-cores). We run *one* network of madmom's 8-fold downbeat ensemble, which gives beat and downbeat
-activations in one pass at 100 frames/s, and decode them with madmom's bar-pointer DBN (3 and 4
-beats per bar; the more probable bar length wins). Further choices:
-
-* Features: madmom computes its spectrogram one FFT per frame in Python; :meth:`_MadmomPipeline.
-  features` computes the same numbers (max abs difference ~1e-6, tested) with batched FFTs,
-  about twice as fast.
-* DBN: the Viterbi back-pointers cost frames x states x 4 bytes (1.4 GB for 4 minutes) and time
-  grows faster than linearly, so audio over a minute is decoded in ~50 s windows with 6 s of
-  context each side (:func:`_windows`); 376 MB peak for 4 minutes. On 4 minutes of real music
-  the windowed beats agree with one whole-file decode at F = 0.99 (70 ms tolerance).
-* ``num_tempi`` stays at madmom's 60: 40 would halve the DBN time but changed 5% of the beats on
-  real music and missed one of ten click tempi.
-
-Which single network (``NETWORK_INDEX``): with ``DOWNBEATS_BLSTM[0]`` beats on click tracks were as
-exact as the full ensemble's (<= 16 ms, 48/48 tempo/accent/metre cases), but downbeats landed on
-the accented click in only 6 of 32 cases (ensemble 14, network 3: 20), and network 0 agreed least
-with the ensemble on 40 MIR-1K clips (beat F 0.88; network 3: 0.93, downbeat F 0.86, the best).
-All eight cost the same, so network 3 is used.
-
-Measured cost: ``time.perf_counter`` around ``track_beats`` (and around ``features`` and
-``network`` alone) on stereo 44.1 kHz accented clicks over noise, min of 3 runs after a warm-up,
-on this project's 2-core development machine while shared with other jobs (load average 3-4.6,
-hence the ranges over two sessions); the one-off import and model load (0.4-0.9 s) not included::
-
-    audio    features   network   DBN        total        real-time factor
-    30 s     0.16 s     0.35 s    0.25 s     0.76-1.7 s   0.025-0.057x
-    240 s    1.2 s      2.5 s     4.0 s      7.7-8.9 s    0.032-0.037x
-
-For comparison the full 8-network ensemble takes 2.4 s for its network step alone on 30 s.
+too much for ``isolde separate``'s budget of 0.1x real time on 2 cores. So *one* network of
+madmom's 8-fold downbeat ensemble (``NETWORK_INDEX`` 3: the best downbeats on accented clicks and
+the closest to the ensemble on MIR-1K, beat F 0.93) gives beat and downbeat activations in one
+pass at 100 frames/s, decoded by madmom's bar-pointer DBN (3 and 4 beats per bar; the more
+probable bar length wins). :meth:`_MadmomPipeline.features` computes madmom's spectrogram with
+batched FFTs (the same numbers to ~1e-6, twice as fast). Audio over a minute is decoded in ~50 s
+windows with 6 s of context each side (:func:`_windows`): the Viterbi back-pointers of one
+whole-song decode would take 1.4 GB for 4 minutes, the windows 376 MB, and agree with it at
+F = 0.99. ``num_tempi`` stays at madmom's 60. The whole costs about 0.03x real time on 4 minutes
+(2-core CPU). The measurements and the alternatives: ``docs/research-notes.md``, "Beat tracking".
 
 madmom 0.16.1 on Python 3.11 / NumPy 2
 ---------------------------------------

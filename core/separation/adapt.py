@@ -5,88 +5,41 @@ where it heard a voice that is not there; "Update DNN" then adapts a copy of the
 song, so that the corrections steer the separation and, through the shared weights, the network
 also does better on the parts nobody corrected.
 
-What is learnt from what (all on crops of the song's 16 kHz magnitude spectrogram):
+What is learnt from what (on crops of the song's 16 kHz magnitude spectrogram):
 
 1. **F0 net, corrected frames.** Binary cross-entropy between the saliency and the blurred target
-   of the corrected F0 (:func:`core.music.pitch.f0_to_saliency`; an all-zero column where deleted): the
-   same loss the network was trained with, with the user as the reference.
-2. **Separation net, corrected frames.** There is no clean vocal to compare with, so the loss is
-   the training loss (L1 between masked mixture and vocal magnitudes, divided by the mixture's mean
-   magnitude) against *pseudo-vocals* the corrections imply:
+   of the corrected F0 (:func:`core.music.pitch.f0_to_saliency`; an all-zero column where
+   deleted): the training loss, with the user as the reference.
+2. **Separation net, corrected frames** (off by default, see :class:`AdaptConfig`). The training
+   loss against the *pseudo-vocals* the corrections imply: silence on deleted frames; on drawn
+   frames below :attr:`AdaptConfig.harmonic_band_hz`, the mixture times the corrected F0's
+   harmonic mask (:func:`core.music.pitch.harmonic_mask`), a scaffold in two halves
+   (``leak_weight`` for mask above it, ``harmonic_weight`` for mask below it).
+3. **Both nets, uncorrected frames: stay close to the base model** (Bernoulli KL from the base
+   saliency, magnitude-weighted L1 from the base mask). One song is very little data; this keeps
+   the adaptation from forgetting what the network knows where the user said nothing. With term 2
+   off, the ``f0_to_svs`` separation net is not trained at all: it hears the corrected F0 (the
+   saliency with the corrections imposed, as
+   :meth:`core.separation.corrections.Corrections.saliency_override` does, detached).
 
-   - deleted frames: no voice, so the pseudo-vocal is silence and the loss is the mask weighted by
-     the mixture magnitude (accompaniment the mask still lets through);
-   - drawn frames, below :attr:`AdaptConfig.harmonic_band_hz`: the corrected F0's harmonic mask
-     ``H`` (:func:`core.music.pitch.harmonic_mask`) as a *scaffold*: the pseudo-vocal is ``H`` times
-     the mixture. Below about 4 kHz a voice singing that F0 can only have energy on those
-     harmonics (they are resolved at this STFT), so this is where the correction says most about
-     the vocal; the network also hears the corrected F0 as its second input, and the scaffold
-     teaches it what to do with that input in this song's sound. It is crude (it ignores
-     consonants, breath and harmonics shared with instruments), hence: it applies on drawn frames
-     only and below the band only (above it a voice is breath and sibilance rather than resolved
-     harmonics, and those bins are just held near the base model, term 3), and it is split into
-     two halves with their own weights, ``leak_weight`` for mask above ``H`` (letting through
-     energy between the harmonics: accompaniment, or the harmonics of the wrong F0 the base
-     model followed) and ``harmonic_weight`` for mask below ``H`` (withholding energy on the
-     harmonics). In the MIR-1K simulation (``isolde simulate``, 12 validation clips, 25-75 %
-     corrected) equal weights did best; without the scaffold the vocal SDR was about 1 dB lower
-     on the whole clip and 0.6 dB lower on the uncorrected rest.
-   The magnitude weighting puts the effort where there is sound, as in training; silent bins do not
-   matter to the result.
-3. **Both nets, uncorrected frames: stay close to the base model.** Bernoulli KL divergence from
-   the base saliency and the magnitude-weighted L1 from the base mask (the base outputs are
-   computed once per crop, without gradients). One song is very little data; this keeps the
-   adaptation from forgetting what the network knows where the user said nothing. When no term 2
-   is on (the default), the ``f0_to_svs`` separation net is not trained at all: the mask term
-   could only teach it to undo, on uncorrected frames, what the better F0 brings there.
-
-For the ``f0_to_svs`` model the separation net sees the saliency with the corrections imposed
-(as :meth:`core.separation.corrections.Corrections.saliency_override` does at separation time), and that input
-is detached: the separation losses train the separation net, the F0 losses the F0 net.
-
-Crops are placed over the corrected spans (each with about a quarter of a crop of context before
-it) plus :attr:`AdaptConfig.context_share` of crops elsewhere in the song. The network stays in
-eval mode while it learns: batch-norm running statistics are frozen (a handful of crops from one
-song would make poor statistics) and dropout is off, so a fixed seed gives the same model on the
-CPU with one torch thread (several threads may sum in another order) and the base-model penalty
+Crops lie over the corrected spans (with about a quarter of a crop of context before each) plus
+:attr:`AdaptConfig.context_share` of crops elsewhere. The network stays in eval mode while it
+learns: a handful of crops from one song would make poor batch-norm statistics, and with dropout
+off a fixed seed gives the same model on the CPU with one torch thread and the base-model penalty
 is exactly zero before the first step.
 
-Measured (``isolde simulate`` on 12 MIR-1K validation clips with a model after 1000 training
-steps, 25/50/75 % corrected, 12 steps): against imposing the same corrections without
-fine-tuning, the uncorrected rest gained about 1 dB vocal SDR (mean 6.65 -> 7.72 dB) and 4
-points of raw pitch accuracy (68.7 -> 72.9 %). A smaller ``keep_weight`` (0.3) raised the pitch accuracy a little more but
-cost 0.4 dB; 24 steps gave nothing over 12, 8 steps or 2 crops a step about 0.2 dB less.
+Why these settings (``isolde simulate``, MIR-1K validation clips, reference F0 as corrections):
+12 steps (24 gave nothing more; 8 steps, or 2 crops a step, about 0.2 dB less) raised the vocal
+SDR of the uncorrected rest by about 1 dB over imposing the same corrections without fine-tuning
+(mean 6.65 -> 7.72 dB, 12 clips, 25-75 % corrected) and its raw pitch accuracy by 4 points. What
+else was tried, and where the remaining error sits: ``docs/research-notes.md``, "Update DNN: what
+the adaptation learns".
 
-Tried and not kept (reference F0 as corrections, plain SDR, medians; "dev" = 10 MIR-1K
-validation clips outside the ``isolde simulate --limit 30`` set, "train" = 20 clips of the
-training singers; the shipped model or its voicing-stage variant, see the model card). With 100 %
-of the F0 corrected, fine-tuning the F0 net cannot change what the separation net hears, so the
-gain over no correction comes from imposing the corrections, and nothing that trained the
-network on top of it helped (what did help was not training: the accompaniment heard alone in
-deleted spans, matched to voiced frames by :mod:`core.separation.exemplars` at separation time): a training pair made of the base model's vocal estimate remixed with the
-accompaniment heard alone in deleted spans (dev, -1.1 dB); a Wiener-style cue from that
-accompaniment's local median spectrum (train, +0.05 to -0.6 dB); raising the mask on the drawn
-F0's harmonics (train, 0 to -1 dB); the deleted-span term with the mask held near the base on
-drawn frames (dev, +0.1 dB, within noise); other floors, bands and widths for
-:func:`core.separation.corrections.mask_weights` (train, within 0.1 dB of the BSS Eval figure); training
-the separation net to hear the reference F0 on half its crops (dev, -0.2 dB). Where the rest of the error sits (100 % corrected, 20 dev clips, BSS Eval
-v3, replacing the mask by the ideal ratio mask in one region at a time): on the voice's
-harmonics below 4 kHz +1.6 dB, between them +0.4 dB, above 4 kHz or on unvoiced frames +0.1 dB
-each; i.e. deciding, bin by bin, how much of a harmonic is voice and how much accompaniment,
-which the F0 alone cannot tell. Smoothing each harmonic's vocal amplitude along time (a median
-over 5 or 9 frames) lost 0 to 0.5 dB; sharpening the mask towards a power ratio
-(``m^p / (m^p + (1 - m)^p)``, p = 1.5 or 2) lost 0 to 0.2 dB.
-
-Saving the result with a project: the editor should write the adapted network with
-``core.separation.models.store.save_model(model, path, half=False)`` and read it back with
-``core.separation.models.store.load_model(path)`` (safetensors + JSON card, hash-checked, never unpickled).
-``half=False`` keeps the weights bit-exact, so a reopened project sounds exactly as it did
-(float16 would change the mask by ~3e-5 on average, against ~0.1 moved by the adaptation: harmless,
-but not identical). :func:`adapted_state` / :func:`load_adapted` are the in-memory form (undo of
-an update, or embedding the tensors in the project's own safetensors file). Each "Update DNN"
-should adapt the *base* model to *all* current corrections: the result then depends only on the
-base model, the corrections and the seed, so a project can always rebuild it; storing the weights
-only saves the wait.
+Each update adapts the *base* model to *all* current corrections, so the result depends only on
+the base model, the corrections and the seed. :func:`adapted_state` / :func:`load_adapted` are
+the in-memory form (undo of an update); a project stores the adapted weights with
+``core.separation.models.store.save_model(model, path, half=False)``, bit-exact, so a reopened
+project sounds exactly as it did.
 """
 from __future__ import annotations
 

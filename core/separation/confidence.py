@@ -11,9 +11,8 @@ semitone away (an octave, a lead instrument). The confidence is the product of
 Measured with the shipped model (ROC AUC of low confidence against wrong frames: off by more than
 50 cents from the reference, or wrongly voiced; median per clip): 60 MIR-1K validation clips
 0.859 (the peak height alone 0.682, the voicing margin alone 0.833); produced dev set 0.735,
-whose pYIN reference F0 has its own octave slips and stray notes. Other weightings (time constant
-0.5-2, pitch exponent 0.5-2, smoothing or a running minimum over 5-15 frames, distance to the
-nearest voicing change) moved the two medians by at most 0.03.
+whose pYIN reference F0 has its own octave slips and stray notes. Other weightings moved the
+two medians by at most 0.03 (``docs/research-notes.md``, "Per-frame confidence").
 """
 from __future__ import annotations
 

@@ -17,9 +17,8 @@ Eval v3): at 100 % corrected the median vocal SDR of the 30 clips rose from 10.2
 (mean +0.40 dB, 16 up, 3 down). It also helps where nothing was corrected, since the estimated
 F0 says where the voice's harmonics are: at 50 % corrected the uncorrected half gained 0.6 dB
 (20 other clips, median; applied to the corrected frames only it gained nothing there) and the
-whole clip 0.2 dB (the 30 clips, per-clip mean). An arithmetic-mean blend lost 0.2-0.7 dB outside
-the harmonic bins and matched the geometric one on them only; 3, 5 or 10 neighbours, and
-exemplar weights of 0.35-0.5 in the geometric blend, were within 0.1 dB of each other.
+whole clip 0.2 dB (the 30 clips, per-clip mean). The blends and neighbour counts tried:
+``docs/research-notes.md``, "Exemplars".
 """
 from __future__ import annotations
 

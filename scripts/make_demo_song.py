@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from core.audio.io import save_audio
-from core.training.data.synthetic import generate_track
+from core.training.data.songs.synthetic import generate_track
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,8 +4,8 @@
                                                [--corrections FILE.csv] [--seconds 20]
 
 The song is the demo song when it is installed, otherwise a generated one
-(core.training.data.synthetic) whose true melody supplies a few corrections, so the picture shows
-drawn and deleted F0 too. The model is the bundled one; when it is missing a full-size model with
+(core.training.data.songs.synthetic) whose true melody supplies a few corrections, so the picture
+shows drawn and deleted F0 too. The model is the bundled one; when it is missing a full-size model with
 random weights stands in (the F0 it estimates is then noise) and the script says so. Without a
 display the script runs itself again under ``xvfb-run``; if that is not installed it falls back to
 Qt's offscreen platform.
@@ -48,7 +48,7 @@ def generated_song(folder: Path, seconds: float):
     import soundfile as sf
 
     from core.separation.corrections import Corrections
-    from core.training.data.synthetic import generate_track
+    from core.training.data.songs.synthetic import generate_track
 
     track = generate_track(np.random.default_rng(7), seconds=seconds)
     mixture = track.vocals + track.accompaniment

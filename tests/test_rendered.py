@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from core.errors import IsoldeError
-from core.training.data import rendered
-from core.training.data.arrangement import STYLES, arrange
-from core.training.data.rendered import RenderedSongs, render_song, song_style
+from core.training.data.songs import rendered
+from core.training.data.songs.arrangement import STYLES, arrange
+from core.training.data.songs.rendered import RenderedSongs, render_song, song_style
 
 SECONDS = 4.0
 RATE = 44100

@@ -102,11 +102,11 @@ def open_source(spec: str):
         return MedleyDBDataset(arg), None
     if kind == "synthetic":
         n = _count(spec, arg, 200)
-        from .data.synthetic import SyntheticDataset
+        from .data.songs.synthetic import SyntheticDataset
         return SyntheticDataset(n, seed=1), None
     if kind == "rendered":
         n = _count(spec, arg, 100)
-        from .data.rendered import RenderedSongs
+        from .data.songs.rendered import RenderedSongs
         return RenderedSongs(n, seed=1), None
     if kind in ("produced", "pro"):
         from .data.produced import ProducedExcerpts

@@ -26,7 +26,8 @@ The F0
 
 Speed: everything is vectorised numpy/scipy (the harmonic series is summed in closed form, dark
 accompaniment parts are rendered at a quarter of the rate and upsampled); an 8 s song at 44.1 kHz
-takes about 0.2 s of CPU on one core (``python -m core.training.data.synthetic --benchmark``).
+takes about 0.2 s of CPU on one core
+(``python -m core.training.data.songs.synthetic --benchmark``).
 """
 from __future__ import annotations
 
@@ -38,8 +39,8 @@ from functools import lru_cache
 import numpy as np
 from scipy import signal
 
-from .base import Dataset, Track
-from .pyin_cache import F0_HOP_SECONDS, n_f0_frames
+from ..base import Dataset, Track
+from ..pyin_cache import F0_HOP_SECONDS, n_f0_frames
 
 #: Rate of the control curves (pitch, amplitude, formants), Hz. Fine enough for 7 Hz vibrato and
 #: 15 Hz jitter, and every 10 ms F0 frame falls exactly on a control point.
@@ -1272,7 +1273,7 @@ if __name__ == "__main__":  # pragma: no cover
     if args.write:
         from pathlib import Path
 
-        from ...audio.io import save_audio
+        from ....audio.io import save_audio
 
         out = Path(args.write)
         out.mkdir(parents=True, exist_ok=True)

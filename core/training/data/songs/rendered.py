@@ -3,7 +3,7 @@
 The separation network learns what accompaniment is from its training data; accompaniment made
 of oscillators or of random General-MIDI programs playing block chords does not resemble the
 records users bring (it was measured to make the network worse on them). Here each song is an
-arrangement in a record style (:mod:`core.training.data.arrangement`), rendered with the
+arrangement in a record style (:mod:`core.training.data.songs.arrangement`), rendered with the
 General-MIDI sound font (Debian ``fluid-soundfont-gm``) by the ``fluidsynth`` program, one pass per
 instrument track, so that every instrument is its own stem. The stems are mixed as an engineer
 would: drums, bass and kick in the centre, doubled guitars panned left and right, keys and pads
@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ...errors import IsoldeError
+from ....errors import IsoldeError
+from ..base import Dataset, Track
+from ..pyin_cache import grid_times
 from .arrangement import STYLES, Part, arrange
-from .base import Dataset, Track
-from .pyin_cache import grid_times
 
 #: Changes whenever the arrangement or the mix changes, so old cache files are not reused.
 RECIPE = "rendered-4"

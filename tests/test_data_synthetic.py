@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 from core.training.data.base import Track
-from core.training.data.songs.synthetic import (VOICE_F0_RANGE, SyntheticDataset,
-                                                generate_track, harmonics, midi_to_hz)
+from core.training.data.songs.dsp import harmonics, midi_to_hz
+from core.training.data.songs.synthetic import SyntheticDataset, generate_track
+from core.training.data.songs.voice import VOICE_F0_RANGE
 
 SR = 44100
 SECONDS = 4.0

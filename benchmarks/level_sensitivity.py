@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.audio import spectral  # noqa: E402
 from core.separation.models.store import load_model  # noqa: E402
 from core.training.evaluate import score_track  # noqa: E402
-from core.training.train import open_source  # noqa: E402
+from core.training.sources import open_source  # noqa: E402
 
 
 def main() -> None:

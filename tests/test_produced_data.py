@@ -9,7 +9,8 @@ from core.errors import IsoldeError
 from core.progress import run
 from core.separation.separate import analyse_iter
 from core.training.data.produced import ProducedExcerpts
-from core.training.train import CropSampler, PooledTrack, TrainConfig, open_source, selection_score
+from core.training.sources import CropSampler, PooledTrack, open_source
+from core.training.train import TrainConfig, selection_score
 from tests.conftest import tiny_model
 from tests.fake_datasets import write_fake_produced
 

@@ -123,7 +123,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 def command(args: argparse.Namespace) -> int:
     from ..errors import IsoldeError
     from ..separation.model_files import load_checked_model as load_model
-    from .train import open_source
+    from .sources import open_source
 
     train_set, valid_set = open_source(args.dataset)
     dataset = valid_set if args.split == "validation" else train_set

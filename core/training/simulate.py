@@ -30,6 +30,10 @@ and how many clips lost more than 0.5 dB) and ``simulation.png`` (median SDR and
 against the share corrected) into ``--out``, and prints the summary table. ``--unadapted`` adds the
 "imposed" mode: the same corrections imposed on the separation without fine-tuning, to show what the
 fine-tuning adds.
+
+One file of about 540 lines, on purpose: the protocols, the loop that scores each song, the
+summary of those rows and the command are one experiment, and the summary's columns are the
+loop's row keys; split, each half would only make sense with the other open beside it.
 """
 from __future__ import annotations
 
@@ -233,7 +237,7 @@ def score_song(track, vocals16: np.ndarray, accompaniment16: np.ndarray, est_voc
 # ------------------------------------------------------------------------------ the loop
 
 def _validation_split(spec: str):
-    from .train import open_source
+    from .sources import open_source
 
     try:
         train, valid = open_source(spec)
@@ -260,7 +264,7 @@ def simulate_iter(config: SimulationConfig, model=None) -> Job[list[dict]]:
     """
     from ..separation.model_files import load_checked_model as load_model
     from ..separation.separate import pick_device
-    from .train import pool_track
+    from .sources import pool_track
 
     device = pick_device(config.device)
     if model is None:

@@ -1,0 +1,208 @@
+"""Where training crops come from: the ``--source`` specs, and the crops drawn from their tracks.
+
+:func:`open_source` turns ``KIND:ARG`` into a training and a validation dataset, :func:`pool_track`
+brings a track to the model rate, and :class:`CropSampler` draws the random training crops
+(remixes, gains, production chains, pitch shifts) with a ``torch.Generator``, so that a resumed
+run draws the same crops. Used by :mod:`.train`, :mod:`.evaluate` and :mod:`.simulate`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..audio import spectral
+from ..audio.io import resample
+from ..errors import IsoldeError
+from ..music.pitch import interpolate_f0
+
+
+def open_source(spec: str):
+    """``KIND:ARG`` -> (train Dataset or None, validation Dataset or None).
+
+    ``produced:PATH`` (:mod:`core.training.data.produced`) is a validation set only: its train part
+    is None.
+    """
+    kind, _, arg = spec.partition(":")
+    kind = kind.lower()
+    if kind == "mir1k":
+        from .data.mir1k import MIR1KDataset
+        return MIR1KDataset(arg).default_split()
+    if kind == "musdb":
+        from .data.musdb import MusdbDataset
+        return MusdbDataset(arg, subset="train"), MusdbDataset(arg, subset="test")
+    if kind == "medleydb":
+        from .data.medleydb import MedleyDBDataset
+        return MedleyDBDataset(arg), None
+    if kind == "synthetic":
+        n = _count(spec, arg, 200)
+        from .data.songs.synthetic import SyntheticDataset
+        return SyntheticDataset(n, seed=1), None
+    if kind == "rendered":
+        n = _count(spec, arg, 100)
+        from .data.songs.rendered import RenderedSongs
+        return RenderedSongs(n, seed=1), None
+    if kind in ("produced", "pro"):
+        from .data.produced import ProducedExcerpts
+        return None, ProducedExcerpts(arg)
+    raise IsoldeError(f"Unknown data source {spec!r}: use mir1k:PATH, musdb:PATH, medleydb:PATH, "
+                      "produced:PATH (validation only), synthetic:N or rendered:N")
+
+
+def _count(spec: str, text: str, default: int) -> int:
+    """The N of ``synthetic:N`` / ``rendered:N``: a positive whole number."""
+    if not text:
+        return default
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n <= 0:
+        raise IsoldeError(f"Bad data source {spec!r}: N must be a positive whole number")
+    return n
+
+
+@dataclass
+class PooledTrack:
+    """A training track at the model rate: stems (n_samples,) and F0 per model frame (Hz)."""
+
+    name: str
+    vocals: np.ndarray
+    accompaniment: np.ndarray
+    f0_frames: np.ndarray
+
+
+def pool_track(track) -> PooledTrack:
+    rate = spectral.MODEL_SAMPLE_RATE
+    vocals = resample(track.vocals, track.sample_rate, rate)
+    accompaniment = resample(track.accompaniment, track.sample_rate, rate)
+    n_frames = spectral.n_frames_for(len(vocals))
+    f0 = interpolate_f0(track.f0_times, track.f0_hz, spectral.frame_times(n_frames))
+    return PooledTrack(track.name, vocals, accompaniment, f0)
+
+
+class CropSampler:
+    """Random training crops from a pool of tracks, drawn with a torch.Generator (resumable).
+
+    Each crop: a voice from a track that has one (maybe transposed by resampling, its F0 scaled
+    to match, and maybe sent through a random vocal production chain whose reverb and delay tails
+    belong to the voice, as in MUSDB18's stems), over its own or another track's accompaniment,
+    or, with probability
+    ``accompaniment_only_share``, that of a song without a voice (maybe through a random bus
+    chain), each at a random gain; then the mixture (and the voice with it) is brought to the
+    networks' reference level give or take ``level_jitter_db``, as separation does for a whole
+    song (:func:`core.audio.spectral.level_gain`). ``config`` is the run's
+    :class:`~.train.TrainConfig`: its crop length and augmentation settings.
+    """
+
+    def __init__(self, pool: list[PooledTrack], config, generator: torch.Generator):
+        long_enough = [t for t in pool if len(t.vocals) > config.crop_frames * spectral.HOP]
+        # Songs without a voice (rendered accompaniments) only ever give accompaniment.
+        self.pool = [t for t in long_enough if np.any(t.vocals)]
+        self.accompaniment_pool = [t for t in long_enough if not np.any(t.vocals)]
+        if not self.pool:
+            raise IsoldeError("No training track with a voice is long enough for one training crop")
+        self.config = config
+        self.generator = generator
+        self.n_samples = (config.crop_frames - 1) * spectral.HOP
+
+    def _uniform(self) -> float:
+        return float(torch.rand((), generator=self.generator))
+
+    def _numpy_rng(self) -> np.random.Generator:
+        return np.random.default_rng(int(torch.randint(0, 2 ** 31 - 1, (),
+                                                       generator=self.generator)))
+
+    def _pick(self, tracks: list[PooledTrack]) -> PooledTrack:
+        return tracks[int(torch.randint(0, len(tracks), (), generator=self.generator))]
+
+    def _other_accompaniment(self, tracks: list[PooledTrack]) -> np.ndarray:
+        """The accompaniment of a random crop of a random track of ``tracks``, (n_samples,)."""
+        other = self._pick(tracks)
+        _, start = self._crop(other)
+        return other.accompaniment[start:start + self.n_samples]
+
+    def _crop(self, track: PooledTrack) -> tuple[int, int]:
+        frames = (len(track.vocals) - self.n_samples) // spectral.HOP
+        k = int(torch.randint(0, max(frames, 1), (), generator=self.generator))
+        return k, k * spectral.HOP
+
+    def _voice(self, track: PooledTrack, k: int, start: int) -> tuple[np.ndarray, np.ndarray]:
+        """The crop's voice (n_samples,) and F0 per frame (crop_frames,), augmented."""
+        cfg = self.config
+        n, rate = self.n_samples, spectral.MODEL_SAMPLE_RATE
+        shift = cfg.pitch_shift_probability > 0 and self._uniform() < cfg.pitch_shift_probability
+        factor = 2.0 ** ((self._uniform() * 2 - 1) * cfg.max_pitch_shift / 12) if shift else 1.0
+        chain = cfg.vocal_chain_probability > 0 and self._uniform() < cfg.vocal_chain_probability
+        if factor == 1.0 and not chain:
+            return (track.vocals[start:start + n],
+                    track.f0_frames[k:k + cfg.crop_frames])
+        pre = min(start, rate) if chain else 0  # up to 1 s feeds the reverb and delay tails
+        stop = start + int(math.ceil(n * factor)) + 8
+        segment = np.zeros(pre + stop - start, dtype=np.float32)
+        available = track.vocals[start - pre:stop]
+        segment[:len(available)] = available
+        if factor != 1.0:
+            import soxr
+
+            # Read as if recorded at rate * factor: factor times higher and 1/factor as long.
+            segment = soxr.resample(segment, rate * factor, rate).astype(np.float32)
+            pre = int(round(pre / factor))
+        segment = segment[:pre + n]
+        if len(segment) < pre + n:
+            segment = np.pad(segment, (0, pre + n - len(segment)))
+        # Frame j of the transposed crop shows what the original had at frame k + j * factor.
+        source = np.round(k + np.arange(cfg.crop_frames) * factor).astype(np.int64)
+        inside = source < len(track.f0_frames)
+        f0 = np.where(inside, track.f0_frames[np.minimum(source, len(track.f0_frames) - 1)], 0.0)
+        f0 = f0 * factor
+        if chain:
+            from .data.production import vocal_chain
+
+            voice = vocal_chain(segment, rate, self._numpy_rng(), pre_roll=pre)
+        else:
+            voice = segment[pre:]
+        return voice, f0
+
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(mixture, vocals) samples (batch, n_samples) and F0 (batch, crop_frames) in Hz."""
+        cfg = self.config
+        mixtures, voices, f0s = [], [], []
+        for _ in range(cfg.batch_size):
+            track = self._pick(self.pool)
+            k, start = self._crop(track)
+            vocals, f0 = self._voice(track, k, start)
+            if self.accompaniment_pool and self._uniform() < cfg.accompaniment_only_share:
+                accompaniment = self._other_accompaniment(self.accompaniment_pool)
+            elif self._uniform() < cfg.remix_probability:
+                accompaniment = self._other_accompaniment(self.pool)
+            else:
+                accompaniment = track.accompaniment[start:start + self.n_samples]
+            if (cfg.accompaniment_bus_probability > 0
+                    and self._uniform() < cfg.accompaniment_bus_probability):
+                from .data.production import accompaniment_bus
+
+                accompaniment = accompaniment_bus(accompaniment, spectral.MODEL_SAMPLE_RATE,
+                                                  self._numpy_rng())
+            vocal_gain = 10 ** ((cfg.vocal_gain_min_db + self._uniform()
+                                 * (cfg.vocal_gain_max_db - cfg.vocal_gain_min_db)) / 20)
+            accompaniment_gain = 10 ** ((self._uniform() * 12 - 6) / 20)
+            if self._uniform() < cfg.silence_probability:
+                vocal_gain, f0 = 0.0, np.zeros_like(f0)
+            vocals = vocals * vocal_gain
+            mixture = vocals + accompaniment * accompaniment_gain
+            if cfg.normalize_level:
+                jitter = (self._uniform() * 2 - 1) * cfg.level_jitter_db
+                scale = spectral.level_gain(spectral.model_magnitude(mixture),
+                                            spectral.REFERENCE_LEVEL_DBFS + jitter)
+            else:
+                peak = max(float(np.abs(mixture).max()), 1e-6)
+                scale = min(1.0, 0.99 / peak)
+            mixtures.append(mixture * scale)
+            voices.append(vocals * scale)
+            f0s.append(f0)
+        return (torch.from_numpy(np.stack(mixtures)).float(),
+                torch.from_numpy(np.stack(voices)).float(),
+                torch.from_numpy(np.stack(f0s)).float())

@@ -27,10 +27,6 @@ def hz_to_midi(hz):
     return 69.0 + 12.0 * np.log2(np.asarray(hz, dtype=np.float64) / 440.0)
 
 
-# ----------------------------------------------------------------------------------------------
-# Oscillators and filters
-# ----------------------------------------------------------------------------------------------
-
 def dsf(phase: np.ndarray, log_a, n, w=0.0) -> np.ndarray:
     """Band-limited harmonic series ``sum_{k=1..n} a**k cos(k phase)
     + w a**(n+1) cos((n+1) phase)``.

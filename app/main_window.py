@@ -26,6 +26,7 @@ from .job_runner import JobRunner
 from .mixer import MixerPanel
 from .picture_controls import PictureControls
 from .playback_controller import PlaybackController
+from .preview_controller import PreviewController
 from .progress_panel import ProgressPanel, format_seconds
 from .session_bridge import SessionBridge
 from .theme import apply_theme
@@ -72,6 +73,8 @@ class MainWindow(QMainWindow):
         self.playback = PlaybackController(self.session, self)
         self.playback.position_changed.connect(self._move_playhead)
         self.playback.error.connect(self.show_error)
+        self.preview = PreviewController(self.session, self)
+        self.preview.failed.connect(self.show_error)
         self._build_views()
         self.actions_ = build_actions(self)
         self._build_panels()
@@ -178,6 +181,9 @@ class MainWindow(QMainWindow):
             self.f0_view.refresh_f0()
             self.f0_view.refresh_background()
             self.picture_controls.refresh()
+        elif name == "stems":  # a correction previewed (core.preview): new vocals in place
+            self.vocals_view.set_envelope(s.envelope("vocals"))
+            self.accompaniment_view.set_envelope(s.envelope("accompaniment"))
         elif name == "beats":
             self.f0_view.refresh_beats()
             self._show_position(self.playback.player.time)
@@ -191,6 +197,7 @@ class MainWindow(QMainWindow):
         elif name == "view":
             self._apply_view_state()
         self.playback.on_session(name)
+        self.preview.on_session(name)
         self._update_actions()
 
     def _apply_view_state(self) -> None:
@@ -440,6 +447,7 @@ class MainWindow(QMainWindow):
             unsaved.confirm_unsaved(self, "closing", self._close_after_answer)
             return
         self.playback.shutdown()
+        self.preview.shutdown()
         self.jobs.cancel()
         self.jobs.wait(15000)
         self._autosave_timer.stop()

@@ -72,7 +72,7 @@ class PlaybackController(QObject):
                 self._guide_timer.start()
             if name == "separation":
                 self.update_sources()
-        elif name == "view":
+        elif name in ("view", "stems"):
             self.update_sources()
 
     def _needs_guide(self) -> bool:

@@ -62,6 +62,25 @@ def model_magnitude(samples: np.ndarray | torch.Tensor) -> torch.Tensor:
     return stft(x).abs()[..., :N_BINS, :]
 
 
+def model_magnitude_frames(samples: np.ndarray, first: int, stop: int) -> torch.Tensor:
+    """Frames ``first:stop`` of :func:`model_magnitude` of a whole song, computed from those alone.
+
+    samples : mono float at ``MODEL_SAMPLE_RATE``, shape (n_samples,); frames outside the song
+        (``first < 0`` or beyond its end) come out as they would with more zero padding
+    returns : float32 tensor, shape (N_BINS, stop - first), equal to the columns of the
+        whole song's spectrogram (same windows, same zero padding at its ends)
+    """
+    pad = N_FFT // 2
+    a, b = first * HOP - pad, (stop - 1) * HOP + pad
+    piece = np.zeros(max(b - a, N_FFT), dtype=np.float32)
+    lo, hi = max(a, 0), min(b, len(samples))
+    if hi > lo:
+        piece[lo - a:hi - a] = samples[lo:hi]
+    spec = torch.stft(torch.from_numpy(piece), n_fft=N_FFT, hop_length=HOP, window=_window(N_FFT),
+                      center=False, return_complex=True)
+    return spec.abs()[:N_BINS, :stop - first]
+
+
 #: Level (dBFS, RMS of the 16 kHz mono signal over its sounding frames) the networks hear every
 #: song at: about MIR-1K's own level (median -15.5 dBFS). The shipped model heard the produced
 #: dev set's excerpts (stored at -26 dBFS) best between -20 and -14 dBFS (median fast SDR 3.3 dB

@@ -261,6 +261,10 @@ class Session:
         """"Update DNN": adapt, then separate again (see :func:`.session_jobs.update_dnn_iter`)."""
         return session_jobs.update_dnn_iter(self, cancel)
 
+    def preview_iter(self, cancel: CancelFlag | None = None) -> Job[bool]:
+        """Hear the corrections at once (see :func:`core.session_jobs.preview_iter`)."""
+        return session_jobs.preview_iter(self, cancel)
+
     def reset_model_iter(self, cancel: CancelFlag | None = None) -> Job[object]:
         """Back to the base model (see :func:`core.document.session_jobs.reset_model_iter`)."""
         return session_jobs.reset_model_iter(self, cancel)

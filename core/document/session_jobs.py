@@ -123,6 +123,7 @@ def _separate(session, audio, model, corrections, generation, cancel) -> Job:
     job = separate_iter(audio, model, device=device, with_beats=False,
                         corrections=corrections)
     result = yield from cancellable(job, cancel)
+    result.meta["corrections"] = corrections  # what the stems were made with (core.preview)
     # Envelopes here, in the job's thread: a long song's take ~0.1 s.
     envelopes = {"vocals": MinMaxPyramid(result.vocals, audio.sample_rate),
                  "accompaniment": MinMaxPyramid(result.accompaniment, audio.sample_rate)}
@@ -223,3 +224,40 @@ def reset_model_iter(session, cancel: CancelFlag | None = None) -> Job[object]:
                                  cancel)
     session.commit_stage(stage, generation, keep_previous=True)
     return stage.result
+
+
+def preview_iter(session, cancel: CancelFlag | None = None) -> Job[bool]:
+    """Re-separate the stretch whose corrections changed since the stems were made.
+
+    See :mod:`core.preview`. Writes the new vocals into the current result in place (a player
+    reading the stems hears them at once), rebuilds the stems' envelopes and emits "stems".
+    Returns False when there was nothing to do or the result changed meanwhile.
+    """
+    from .preview import apply_update, changed_frames, reseparate_iter
+
+    with session._lock:
+        audio, model, result = session.audio, session.model, session.result
+        corrections, generation = session.corrections, session._generation
+    if audio is None or model is None or result is None:
+        return False
+    heard = result.meta.get("corrections")
+    changed = changed_frames(heard or Corrections(), corrections, result.analysis.n_frames)
+    if changed is None:
+        return False
+    job = reseparate_iter(model, audio.samples, audio.sample_rate, session.model_input(),
+                          result.analysis, result.f0_hz, corrections, *changed,
+                          device=session.device)
+    update = yield from cancellable(job, cancel)
+    with session._lock:
+        session._still_current(generation)
+        if session.result is not result or result.meta.get("corrections") is not heard:
+            return False  # a new separation, or another preview, came in meanwhile
+        apply_update(result, audio.samples, update)
+        result.meta["corrections"] = corrections
+    envelopes = {"vocals": MinMaxPyramid(result.vocals, audio.sample_rate),
+                 "accompaniment": MinMaxPyramid(result.accompaniment, audio.sample_rate)}
+    with session._lock:
+        if session.result is result:
+            session._envelopes.update(envelopes)
+    session.events.emit("stems")
+    return True

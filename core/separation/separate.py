@@ -40,6 +40,8 @@ class ModelAnalysis:
 
     vocal_mask: np.ndarray
     f0_saliency: np.ndarray | None
+    #: The gain that brought the song to the networks' reference level (core.spectral.level_gain).
+    level_gain: float = 1.0
     _decoded: list = field(default_factory=list, repr=False, compare=False)
 
     @property
@@ -103,6 +105,27 @@ def model_input(audio: Audio) -> np.ndarray:
     return resample(to_mono(audio.samples), audio.sample_rate, spectral.MODEL_SAMPLE_RATE)
 
 
+def window_outputs(model, piece: torch.Tensor, first_frame: int, corrections=None):
+    """The networks on one window of frames, with the corrections imposed as they are everywhere.
+
+    piece : (1, N_BINS, window) magnitude at the reference level, on the model's device; its
+        first column is frame ``first_frame`` of the song (negative before the song starts)
+    returns : (vocal_mask (1, N_BINS, window), saliency (1, N_F0_BINS, window) or None), tensors
+    """
+    window = piece.shape[-1]
+    if model.has_f0 and model.config.architecture == "f0_to_svs":
+        saliency = model.estimate_f0(piece)
+        if corrections is not None:
+            saliency = corrections.saliency_override(first_frame, first_frame + window, saliency)
+        vocal_mask = model.estimate_mask(piece, saliency)
+    else:
+        output = model(piece)
+        vocal_mask, saliency = output.vocal_mask, output.f0_saliency
+    if corrections is not None:
+        vocal_mask = corrections.refine_mask(first_frame, first_frame + window, vocal_mask)
+    return vocal_mask, saliency
+
+
 def analyse_iter(model, magnitude: torch.Tensor, *, device: torch.device | str = "cpu",
                  chunk_frames: int = CHUNK_FRAMES, context_frames: int = CONTEXT_FRAMES,
                  corrections=None) -> Job[ModelAnalysis]:
@@ -136,25 +159,14 @@ def analyse_iter(model, magnitude: torch.Tensor, *, device: torch.device | str =
             piece = torch.zeros((1, spectral.N_BINS, window), dtype=torch.float32)
             src_lo, src_hi = max(lo, 0), min(lo + window, n_frames)
             piece[0, :, src_lo - lo:src_hi - lo] = magnitude[:, src_lo:src_hi].float().cpu() * gain
-            piece = piece.to(device)
-            if model.has_f0 and model.config.architecture == "f0_to_svs":
-                sal = model.estimate_f0(piece)
-                if corrections is not None:
-                    sal = corrections.saliency_override(lo, lo + window, sal)
-                out_mask = model.estimate_mask(piece, sal)
-                out_sal = sal
-            else:
-                output = model(piece)
-                out_mask, out_sal = output.vocal_mask, output.f0_saliency
-            if corrections is not None:
-                out_mask = corrections.refine_mask(lo, lo + window, out_mask)
+            out_mask, out_sal = window_outputs(model, piece.to(device), lo, corrections)
             stop = min(start + core, n_frames)
             keep = slice(context_frames, context_frames + stop - start)
             mask[:, start:stop] = out_mask[0, :, keep].float().cpu().numpy()
             if saliency is not None:
                 saliency[:, start:stop] = out_sal[0, :, keep].float().cpu().numpy()
             yield Progress("separating", (n + 1) / len(starts))
-    analysis = ModelAnalysis(mask, saliency)
+    analysis = ModelAnalysis(mask, saliency, level_gain=gain)
     if corrections is not None:
         analysis.vocal_mask = corrections.refine_with_exemplars(
             mask, magnitude.float().cpu().numpy(), analysis.f0_hz())
@@ -169,14 +181,15 @@ def native_grid(sample_rate: int) -> tuple[int, int]:
 
 
 def _mask_on_native_grid(vocal_mask: np.ndarray, frame_index: np.ndarray, n_fft: int, hop: int,
-                         sample_rate: int) -> np.ndarray:
+                         sample_rate: int, mask_first_frame: int = 0) -> np.ndarray:
     """Interpolate the model's mask (N_BINS, n_model_frames) onto native bins x native frames.
 
     frame_index : global native frame numbers, shape (n_native_frames,)
+    mask_first_frame : the song's model frame in the mask's first column
     returns : float32, shape (n_fft // 2 + 1, n_native_frames)
     """
     n_model = vocal_mask.shape[1]
-    position = frame_index * hop / sample_rate / spectral.HOP_SECONDS
+    position = frame_index * hop / sample_rate / spectral.HOP_SECONDS - mask_first_frame
     position = np.clip(position, 0, n_model - 1)
     lo = np.floor(position).astype(np.int64)
     hi = np.minimum(lo + 1, n_model - 1)
@@ -199,6 +212,32 @@ def _mask_on_native_grid(vocal_mask: np.ndarray, frame_index: np.ndarray, n_fft:
     return out
 
 
+def apply_mask_range(samples: np.ndarray, sample_rate: int, vocal_mask: np.ndarray,
+                     start: int, stop: int, *, mask_first_frame: int = 0) -> np.ndarray:
+    """The vocals of samples ``start:stop`` (every channel), exactly as a whole-song pass makes them.
+
+    samples : float32, shape (n_channels, n_samples), the whole song
+    vocal_mask : float32, shape (N_BINS, n_model_frames), the whole song's mask, or the part of it
+        from model frame ``mask_first_frame`` on that covers these samples' STFT windows
+    start : a multiple of the native hop (:func:`native_grid`)
+    returns : float32, shape (n_channels, stop - start)
+
+    The STFT runs over ``n_fft`` samples of margin on both sides, so every returned sample is
+    synthesised from exactly the frames a one-shot STFT of the song would use: no seams.
+    """
+    n_fft, hop = native_grid(sample_rate)
+    n_samples = samples.shape[1]
+    lo = max(start - n_fft, 0)  # a multiple of hop since start and n_fft are
+    hi = min(stop + n_fft, n_samples)
+    piece = torch.from_numpy(np.ascontiguousarray(samples[:, lo:hi]))
+    spec = spectral.stft(piece, n_fft=n_fft, hop=hop)  # (C, F, frames)
+    frames = lo // hop + np.arange(spec.shape[-1])
+    mask = torch.from_numpy(_mask_on_native_grid(vocal_mask, frames, n_fft, hop, sample_rate,
+                                                  mask_first_frame))
+    out = spectral.istft(spec * mask, length=hi - lo, n_fft=n_fft, hop=hop).numpy()
+    return out[:, start - lo:stop - lo]
+
+
 def apply_mask_iter(samples: np.ndarray, sample_rate: int, vocal_mask: np.ndarray, *,
                     block_frames: int = 2048) -> Job[np.ndarray]:
     """Apply the model-grid mask to every channel at the native rate, block by block.
@@ -207,24 +246,16 @@ def apply_mask_iter(samples: np.ndarray, sample_rate: int, vocal_mask: np.ndarra
     vocal_mask : float32, shape (N_BINS, n_model_frames)
     returns : vocals, float32, shape (n_channels, n_samples)
 
-    Blocks start on the STFT hop grid and carry ``n_fft`` samples of margin, so every kept sample
-    is synthesised from exactly the frames a one-shot STFT would use: no seams.
+    Blocks start on the STFT hop grid (:func:`apply_mask_range`): no seams.
     """
-    n_fft, hop = native_grid(sample_rate)
-    n_channels, n_samples = samples.shape
+    _n_fft, hop = native_grid(sample_rate)
+    n_samples = samples.shape[1]
     vocals = np.zeros_like(samples, dtype=np.float32)
     block = block_frames * hop
     starts = list(range(0, n_samples, block))
     for n, start in enumerate(starts):
         stop = min(start + block, n_samples)
-        lo = max(start - n_fft, 0)  # multiple of hop since start and n_fft are
-        hi = min(stop + n_fft, n_samples)
-        piece = torch.from_numpy(np.ascontiguousarray(samples[:, lo:hi]))
-        spec = spectral.stft(piece, n_fft=n_fft, hop=hop)  # (C, F, frames)
-        frames = lo // hop + np.arange(spec.shape[-1])
-        mask = torch.from_numpy(_mask_on_native_grid(vocal_mask, frames, n_fft, hop, sample_rate))
-        out = spectral.istft(spec * mask, length=hi - lo, n_fft=n_fft, hop=hop).numpy()
-        vocals[:, start:stop] = out[:, start - lo:stop - lo]
+        vocals[:, start:stop] = apply_mask_range(samples, sample_rate, vocal_mask, start, stop)
         yield Progress("writing stems", (n + 1) / len(starts))
     return vocals
 

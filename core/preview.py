@@ -1,0 +1,152 @@
+"""Hear a correction at once: re-separate only the stretch a change of the corrections touches.
+
+Update DNN is what improves the parts nobody corrected, and it takes a while; a musician also wants
+to hear each stroke as soon as it is drawn. So after every change of the corrections the editor
+re-separates the frames whose corrections changed, :data:`MARGIN_FRAMES` on each side, with the
+corrections imposed exactly as a whole-song separation imposes them
+(:func:`core.separate.window_outputs`: the drawn F0 as the separation net's input, the mask
+refinement; then :mod:`core.exemplars` with every deleted span of the song), and writes the new
+vocals over those samples of the current stems. Nothing else in the song moves.
+
+Kept short on purpose: the networks hear the changed frames plus :data:`CONTEXT_FRAMES` on each
+side, rounded up to the U-Nets' frame multiple. A 10-second stroke therefore costs one pass over
+about 14 s of audio: about 0.4-0.6 s on one thread of the shared 2-core CPU
+(``benchmarks/preview_speed.py``). Versus re-separating the whole song with the new corrections,
+the vocals inside the re-separated stretch differ by about -40 dB of the vocal's level (the
+whole-song pass sees other chunk edges), and outside it the old stems stay: the mask there still
+reflects the old corrections, which matters only where a deletion changed the exemplars of
+faraway frames. ``tests/test_preview.py`` measures both.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import spectral
+from .corrections import Corrections
+from .pitch import true_runs
+from .progress import Job, Progress
+from .separate import apply_mask_range, native_grid, window_outputs
+
+#: Frames (about 1 s) re-estimated on each side of the frames whose corrections changed: the
+#: separation net's answer to an imposed F0 spreads a little beyond it.
+MARGIN_FRAMES = 64
+#: Frames the networks hear beyond those, so that the kept frames have context.
+CONTEXT_FRAMES = 64
+
+
+def changed_frames(old: Corrections, new: Corrections, n_frames: int) -> tuple[int, int] | None:
+    """First and one-past-last model frame where ``old`` and ``new`` say different things, or None."""
+    times = spectral.frame_times(n_frames)
+    old_corrected, old_f0 = old.to_frames(times)
+    new_corrected, new_f0 = new.to_frames(times)
+    differs = (old_corrected != new_corrected) | (np.abs(old_f0 - new_f0) > 1e-6)
+    index = np.flatnonzero(differs)
+    if index.size == 0:
+        return None
+    return int(index[0]), int(index[-1]) + 1
+
+
+@dataclass
+class RangeUpdate:
+    """New vocals for one stretch of the song.
+
+    first_frame, stop_frame : model frames whose vocal mask is replaced by ``vocal_mask``
+        (float32, shape (N_BINS, stop_frame - first_frame))
+    start_sample, stop_sample : native samples whose vocals are replaced by ``vocals``
+        (float32, shape (n_channels, stop_sample - start_sample))
+    """
+
+    first_frame: int
+    stop_frame: int
+    vocal_mask: np.ndarray
+    start_sample: int
+    stop_sample: int
+    vocals: np.ndarray
+
+
+def _with_exemplars(mask: np.ndarray, magnitude: np.ndarray, first: int, mono16: np.ndarray,
+                    shown_f0: np.ndarray, corrections: Corrections, n_frames: int) -> np.ndarray:
+    """``corrections.refine_with_exemplars`` for frames ``first:first + mask.shape[1]``.
+
+    The exemplars are every deleted frame of the song: those outside the stretch are appended
+    after it (their spectra computed alone), so the stretch's voiced frames find the same
+    neighbours as in a whole-song pass.
+    """
+    stop = first + mask.shape[1]
+    corrected, f0 = corrections.to_frames(spectral.frame_times(n_frames))
+    deleted = corrected & (f0 <= 0)
+    if not deleted.any():
+        return mask
+    outside = deleted.copy()
+    outside[first:stop] = False
+    extra = [spectral.model_magnitude_frames(mono16, a, b).numpy() for a, b in true_runs(outside)]
+    n_extra = sum(e.shape[1] for e in extra)
+    all_magnitude = np.concatenate([magnitude, *extra], axis=1)
+    shown = np.concatenate([np.where(corrected, f0, shown_f0)[first:stop], np.zeros(n_extra)])
+    all_deleted = np.concatenate([deleted[first:stop], np.ones(n_extra, dtype=bool)])
+    all_mask = np.concatenate([mask, np.zeros((mask.shape[0], n_extra), np.float32)], axis=1)
+    from .exemplars import combine_with_exemplars
+
+    return combine_with_exemplars(all_mask, all_magnitude, shown, all_deleted)[:, :mask.shape[1]]
+
+
+def reseparate_iter(model, samples: np.ndarray, sample_rate: int, mono16: np.ndarray,
+                    analysis, estimated_f0: np.ndarray, corrections: Corrections,
+                    first: int, stop: int, *, device="cpu") -> Job[RangeUpdate]:
+    """Re-separate model frames ``first:stop`` (plus :data:`MARGIN_FRAMES`) with ``corrections``.
+
+    samples : the song, float32 (n_channels, n_samples) at ``sample_rate``
+    mono16 : what the networks hear, :func:`core.separate.model_input` of the song
+    analysis : the current :class:`~core.separate.ModelAnalysis` (its mask outside the stretch
+        and its level gain are used; nothing in it is changed)
+    estimated_f0 : the network's trajectory, Hz per model frame (the exemplars' voiced frames)
+    Returns a :class:`RangeUpdate`; apply it with :func:`apply_update`.
+    """
+    n_frames = analysis.n_frames
+    first, stop = max(first - MARGIN_FRAMES, 0), min(stop + MARGIN_FRAMES, n_frames)
+    # Windows start on multiples of the U-Nets' frame multiple, as the whole-song chunks do: the
+    # pooling grid moves with the window, and a shifted grid changes the mask by about 0.05.
+    multiple = model.frame_multiple
+    lo = (first - CONTEXT_FRAMES) // multiple * multiple
+    window = int(math.ceil((stop + CONTEXT_FRAMES - lo) / multiple) * multiple)
+    yield Progress("previewing", 0.0)
+    magnitude = spectral.model_magnitude_frames(mono16, lo, lo + window)
+    model.eval()
+    with torch.inference_mode():
+        piece = (magnitude * analysis.level_gain)[None].to(device)
+        out_mask, _ = window_outputs(model, piece, lo, corrections)
+    keep = slice(first - lo, stop - lo)
+    mask = out_mask[0, :, keep].float().cpu().numpy()
+    yield Progress("previewing", 0.6)
+    mask = _with_exemplars(mask, magnitude[:, keep].numpy(), first, mono16, estimated_f0,
+                           corrections, n_frames)
+
+    # Native samples that hear the changed frames: their STFT windows reach n_fft further.
+    n_fft, hop = native_grid(sample_rate)
+    frame_samples = spectral.HOP_SECONDS * sample_rate
+    n_samples = samples.shape[1]
+    start = max(int(((first - 1) * frame_samples - n_fft) // hop) * hop, 0)
+    end = min(int(math.ceil(stop * frame_samples + n_fft)), n_samples)
+    # The old mask around the stretch, with the new frames in it, wide enough for those samples.
+    pad = int(math.ceil(2 * n_fft / frame_samples)) + 2
+    a, b = max(first - pad, 0), min(stop + pad, n_frames)
+    local = analysis.vocal_mask[:, a:b].copy()
+    local[:, first - a:stop - a] = mask
+    vocals = apply_mask_range(samples, sample_rate, local, start, end, mask_first_frame=a)
+    yield Progress("previewing", 1.0)
+    return RangeUpdate(first, stop, mask, start, end, vocals)
+
+
+def apply_update(result, samples: np.ndarray, update: RangeUpdate) -> None:
+    """Write ``update`` into a :class:`~core.separate.SeparationResult`, in place.
+
+    The stems stay a pair that sums to the mixture; a player reading them hears the change at once.
+    """
+    result.analysis.vocal_mask[:, update.first_frame:update.stop_frame] = update.vocal_mask
+    span = slice(update.start_sample, update.stop_sample)
+    result.vocals[:, span] = update.vocals
+    result.accompaniment[:, span] = samples[:, span] - update.vocals

@@ -1,0 +1,62 @@
+"""Hearing a correction at once: the stretch a stroke changed is re-separated, nothing else moves."""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from conftest import synth_song, tiny_model
+from core import preview
+from core.audio import Audio
+from core.corrections import Corrections
+from core.progress import run
+from core.separate import model_input, separate_iter
+
+
+def _relative_db(difference, reference) -> float:
+    return float(10 * np.log10(np.sum(difference ** 2) / np.sum(reference ** 2)))
+
+
+def test_changed_frames_finds_the_stroke_and_only_it():
+    old = Corrections().erase(1.0, 1.5)
+    assert preview.changed_frames(old, old, 1000) is None
+    new = old.draw([4.0, 4.5, 5.0], [220.0, 230.0, 240.0])
+    first, stop = preview.changed_frames(old, new, 1000)
+    frame_seconds = 256 / 16000
+    assert abs(first * frame_seconds - 4.0) < 0.05 and abs(stop * frame_seconds - 5.0) < 0.05
+    # Undoing the stroke changes the same frames back.
+    assert preview.changed_frames(new, old, 1000) == (first, stop)
+
+
+def test_preview_matches_a_whole_song_separation_where_it_changed_and_keeps_the_rest():
+    model = tiny_model()
+    mixture, _, _ = synth_song(seconds=20.0)
+    audio = Audio(mixture, 44100)
+    old = Corrections().erase(1.0, 1.5)
+    new = old.draw(np.array([8.0, 9.0, 10.0]), np.array([220.0, 230.0, 240.0]))
+    before = run(separate_iter(audio, model, with_beats=False, corrections=old))
+    whole = run(separate_iter(audio, model, with_beats=False, corrections=new))
+
+    first, stop = preview.changed_frames(old, new, before.analysis.n_frames)
+    update = run(preview.reseparate_iter(model, audio.samples, audio.sample_rate,
+                                         model_input(audio), before.analysis, before.f0_hz, new,
+                                         first, stop))
+    previewed = copy.deepcopy(before)
+    preview.apply_update(previewed, audio.samples, update)
+
+    span = slice(update.start_sample, update.stop_sample)
+    assert update.start_sample < 8.0 * 44100 and update.stop_sample > 10.0 * 44100
+    # The stroke changed the vocals there, and the preview hears that change.
+    changed_by = _relative_db(before.vocals[:, span] - whole.vocals[:, span], whole.vocals[:, span])
+    preview_error = _relative_db(previewed.vocals[:, span] - whole.vocals[:, span],
+                                 whole.vocals[:, span])
+    assert preview_error < -30.0
+    assert preview_error < changed_by - 10.0
+    # Elsewhere nothing moved, and the stems still add up to the song.
+    outside = np.ones(audio.n_samples, dtype=bool)
+    outside[span] = False
+    np.testing.assert_array_equal(previewed.vocals[:, outside], before.vocals[:, outside])
+    np.testing.assert_allclose(previewed.vocals + previewed.accompaniment, audio.samples,
+                               atol=1e-6)
+    np.testing.assert_array_equal(
+        previewed.analysis.vocal_mask[:, update.first_frame:update.stop_frame], update.vocal_mask)

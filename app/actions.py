@@ -52,6 +52,9 @@ def build_actions(w) -> SimpleNamespace:
     a.pen.setChecked(True)
     a.snap = _action(w, "&Snap to semitones", lambda on: w.session.set_view_options(
         snap_to_semitones=bool(on)), "S", checkable=True)
+    a.magnet = _action(w, "&Magnetic pen", lambda on: w.session.set_view_options(
+        magnetic_pen=bool(on)), "G", checkable=True,
+        tip="Drawn F0 snaps to the nearest ridge within a semitone (Alt+drag draws freely)")
     a.snap_beats = _action(w, "Snap to &beats", lambda on: w.session.set_view_options(
         snap_to_beats=bool(on)), "Shift+S", checkable=True,
         tip="Drawn, deleted and selected stretches start and end on the nearest beats")
@@ -115,7 +118,8 @@ def _build_menus(w, a) -> None:
     for action in (a.save, a.save_as, None, a.import_csv, a.export, None, a.quit):
         file_menu.addSeparator() if action is None else file_menu.addAction(action)
     edit = bar.addMenu("&Edit")
-    for action in (a.undo, a.redo, None, a.pen, a.select, a.snap, a.snap_beats, None, a.octave_up,
+    for action in (a.undo, a.redo, None, a.pen, a.select, a.magnet, a.snap, a.snap_beats, None,
+                   a.octave_up,
                    a.octave_down, a.clear, a.select_none, None, a.settings):
         edit.addSeparator() if action is None else edit.addAction(action)
     view = bar.addMenu("&View")
@@ -135,7 +139,7 @@ def _build_menus(w, a) -> None:
 
 #: Short labels of the toolbar's buttons (the menus keep the full texts).
 TOOLBAR_TEXTS = {"open": "Open", "play": "Play", "loop": "Loop", "follow": "Follow",
-                 "mixer": "Mixer", "pen": "Pen", "select": "Select", "snap": "Semitones",
+                 "mixer": "Mixer", "pen": "Pen", "select": "Select", "magnet": "Magnet", "snap": "Semitones",
                  "snap_beats": "Beats", "next_doubt": "Next doubt", "octave_up": "Oct +", "octave_down": "Oct -",
                  "undo": "Undo", "redo": "Redo", "update_dnn": "Update DNN", "ab": "A/B",
                  "undo_update": "Undo update", "export": "Export"}
@@ -166,7 +170,7 @@ def _build_toolbar(w, a) -> None:
         "00:00.00  bar 000.0") + 12)
     toolbar.addSeparator()
     toolbar.addWidget(a.position_label)
-    for action in (None, a.pen, a.select, a.snap, a.snap_beats, a.next_doubt, a.octave_up,
+    for action in (None, a.pen, a.select, a.magnet, a.snap, a.snap_beats, a.next_doubt, a.octave_up,
                    a.octave_down, None, a.undo, a.redo):
         toolbar.addSeparator() if action is None else toolbar.addAction(action)
     # A second row: the network and its results, then (added by the window) the picture's colours.

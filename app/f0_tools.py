@@ -1,6 +1,7 @@
 """Mouse gestures of the F0 editor turned into session edits.
 
-Draw tool (default): LEFT-drag draws F0 with the pen, RIGHT-drag deletes (marks "no voice").
+Draw tool (default): LEFT-drag draws F0 with the pen (magnetic when that is on: Alt + drag draws
+freely), RIGHT-drag deletes (marks "no voice").
 Select tool, or Shift + LEFT-drag with the pen: select a time range. A click (no drag) seeks.
 MIDDLE-drag pans, the wheel zooms time, Ctrl + wheel zooms pitch, Shift + wheel scrolls pitch.
 One drag is one undo step: every move re-applies the whole stroke with the same stroke key.
@@ -75,6 +76,7 @@ class GestureController:
         self._anchor = 0.0
         self._stroke: PenStroke | None = None
         self._key = None
+        self._free = False
 
     @property
     def busy(self) -> bool:
@@ -89,6 +91,7 @@ class GestureController:
             self._mode = None
             return
         shift = bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
+        self._free = bool(modifiers & Qt.KeyboardModifier.AltModifier)  # no magnet
         self._anchor = t
         self._key = ("gesture", next(_stroke_ids))
         if button == Qt.MouseButton.LeftButton and (self.tool == "select" or shift):
@@ -107,7 +110,7 @@ class GestureController:
         if self._mode == "draw":
             self._stroke.add(t, midi)
             times, f0 = self._stroke.points()
-            self.session.draw(times, f0, stroke=self._key)
+            self.session.draw(times, f0, stroke=self._key, free=self._free)
         elif self._mode == "erase":
             self.session.erase(self._anchor, t, stroke=self._key)
         elif self._mode == "select":

@@ -17,6 +17,8 @@ SHORTCUTS = [
     ("Wheel", "Zoom time"),
     ("Ctrl + wheel / Shift + wheel", "Zoom / scroll pitch"),
     ("P / V", "Pen tool / Select tool"),
+    ("G", "Magnetic pen: drawn F0 snaps to the nearest ridge within a semitone (toggle)"),
+    ("Alt+drag", "Draw freely, without the magnet"),
     ("S", "Snap drawn F0 to semitones (toggle)"),
     ("Shift+S", "Snap drawn, deleted and selected stretches to beats (toggle)"),
     ("Page Up / Page Down", "Selection one octave up / down"),

@@ -205,6 +205,7 @@ class MainWindow(QMainWindow):
         for view in (self.mixture_view, self.f0_view, self.vocals_view, self.accompaniment_view):
             view.set_selection(v.selection)
         for action, on in ((a.snap, v.snap_to_semitones), (a.snap_beats, v.snap_to_beats),
+                           (a.magnet, v.magnetic_pen),
                            (a.follow, v.follow_playhead),
                            (a.loop, v.loop), (a.show_accompaniment, v.show_accompaniment),
                            (a.saliency, v.background == "saliency"), (a.listen[v.listen], True)):

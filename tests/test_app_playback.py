@@ -102,7 +102,7 @@ def test_space_plays_and_the_playhead_moves(qtbot, window, tmp_path, null_output
 def test_listening_modes_and_the_sine_guide(qtbot, window, tmp_path, null_output):
     open_and_analyse(qtbot, window, write_song(tmp_path / "song.wav", seconds=2.0))
     s, player = window.session, window.playback.player
-    s.draw(np.arange(0.5, 1.5, 0.01), np.full(100, 440.0))
+    s.draw(np.arange(0.5, 1.5, 0.01), np.full(100, 440.0), free=True)  # exactly A4
     for mode, expected in (("vocals", s.result.vocals), ("accompaniment", s.result.accompaniment),
                            ("mixture", s.audio.samples)):
         s.set_view_options(listen=mode)

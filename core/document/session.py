@@ -30,7 +30,7 @@ from ..progress import CancelFlag, Job
 from ..separation.corrections import Corrections, clamp_f0, f0_outside_range, range_problem
 from . import session_jobs, settings_access
 from .events import EventHub
-from .f0_edits import corrected_frames, shift_octaves, snap_to_semitones
+from .f0_edits import corrected_frames, shift_octaves, snap_to_ridge, snap_to_semitones
 from .history import History
 from .session_jobs import Stage, adapt_available
 from .view_state import MIDI_LIMITS, ViewState
@@ -332,16 +332,21 @@ class Session:
         a, b = nearest_beat(self.beats, t0), nearest_beat(self.beats, t1)
         return (a, b) if a != b else (float(t0), float(t1))
 
-    def draw(self, times, f0_hz, *, stroke=None) -> None:
+    def draw(self, times, f0_hz, *, stroke=None, free: bool = False) -> None:
         """Set the F0 (Hz) at ``times`` (s); everything corrected between them is replaced.
 
         stroke : any hashable naming the pen gesture; repeated calls with the same stroke (the
             whole stroke so far each time) make a single undo step.
+        free : draw exactly what was given, even with the magnetic pen on
+        With the magnetic pen on (``view.magnetic_pen``), each drawn F0 moves onto the nearest
+        ridge of the song's picture within a semitone (:func:`core.f0_edits.snap_to_ridge`).
         With snapping to beats on, the drawn times are stretched so that the stroke starts and
         ends on the nearest beats (see :meth:`snap_span`).
         """
         times = np.asarray(times, dtype=np.float64)
         f0_hz = np.asarray(f0_hz, dtype=np.float64)
+        if self.view.magnetic_pen and not free and self.background is not None:
+            f0_hz = snap_to_ridge(times, f0_hz, self.background)
         if self.view.snap_to_semitones:
             f0_hz = snap_to_semitones(f0_hz)
         f0_hz = clamp_f0(f0_hz)  # the pen stops at the edges of the F0 range

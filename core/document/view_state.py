@@ -65,6 +65,7 @@ class ViewState:
     pitch_range : visible (low, high) MIDI note numbers in the F0 editor
     selection : selected (start, end) in s, or None; also the playback loop when looping
     snap_to_semitones : drawn F0 is rounded to the nearest semitone
+    magnetic_pen : drawn F0 snaps to the nearest ridge of the picture within a semitone
     follow_playhead : the view pages along with playback
     loop : playback loops over the selection
     listen : one of :data:`LISTEN_MODES`
@@ -83,6 +84,7 @@ class ViewState:
     pitch_range: tuple[float, float] = (43.0, 84.0)
     selection: tuple[float, float] | None = None
     snap_to_semitones: bool = False
+    magnetic_pen: bool = True
     follow_playhead: bool = True
     loop: bool = False
     listen: str = "mixture"
@@ -123,7 +125,7 @@ class ViewState:
                 raise ViewStateError(f"colormap must be one of {', '.join(COLORMAPS)}")
             state.colormap = d["colormap"]
         for key in ("snap_to_semitones", "follow_playhead", "loop", "show_accompaniment",
-                    "snap_to_beats"):
+                    "snap_to_beats", "magnetic_pen"):
             if key in d:
                 if not isinstance(d[key], bool):
                     raise ViewStateError(f"{key} must be true or false")

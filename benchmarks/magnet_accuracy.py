@@ -19,17 +19,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core import f0_edits, spectral  # noqa: E402
-from core.audio import resample  # noqa: E402
-from core.background import spectrogram_on_f0_grid  # noqa: E402
+from core.audio import spectral  # noqa: E402
+from core.audio.io import resample  # noqa: E402
+from core.document import f0_edits  # noqa: E402
+from core.document.background import spectrogram_on_f0_grid  # noqa: E402
 from core.progress import run  # noqa: E402
 
 SETTINGS = [(3, 0.8), (5, 0.8), (8, 1.0), (1, 1.0)]
 
 
 def clips(args):
-    from core.data.mir1k import MIR1KDataset
-    from core.data.produced import ProducedExcerpts
+    from core.training.data.mir1k import MIR1KDataset
+    from core.training.data.produced import ProducedExcerpts
 
     if args.mir1k:
         dataset = MIR1KDataset(args.mir1k)
@@ -52,8 +53,8 @@ def main() -> None:
     parser.add_argument("--produced", default="../shared/data/pro-excerpts")
     parser.add_argument("--clips", type=int, default=12, help="MIR-1K clips, spread evenly")
     args = parser.parse_args()
-    from core.model_files import load_checked_model
-    from core.separate import analyse_iter
+    from core.separation.model_files import load_checked_model
+    from core.separation.separate import analyse_iter
 
     model = load_checked_model(None)
     rng = np.random.default_rng(0)

@@ -6,7 +6,7 @@
 A generated song (stereo, 44.1 kHz, ``update_dnn_speed.make_song``) is separated once with a
 few corrections already in place (a deleted span); then one stroke of ``--stroke`` seconds is
 drawn from the song's true F0 in the middle of the song, and the editor's preview
-(``core.preview.reseparate_iter`` + ``apply_update``) re-separates what it changed. Also printed:
+(``core.document.preview.reseparate_iter`` + ``apply_update``) re-separates what it changed. Also printed:
 how far the previewed vocals lie from a whole-song re-separation with the new corrections, inside
 the re-separated stretch and outside it (dB of difference energy relative to the vocals).
 Target (issue: hear a correction at once): a 10-second stroke in under 1 s on the 2-core CPU.
@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from update_dnn_speed import F0_HOP, make_song  # noqa: E402
 
-from core import preview  # noqa: E402
-from core.audio import Audio  # noqa: E402
-from core.corrections import Corrections  # noqa: E402
+from core.audio.io import Audio  # noqa: E402
+from core.document import preview  # noqa: E402
 from core.progress import run  # noqa: E402
-from core.separate import model_input, pick_device, separate_iter  # noqa: E402
+from core.separation.corrections import Corrections  # noqa: E402
+from core.separation.separate import model_input, pick_device, separate_iter  # noqa: E402
 
 TARGET_SECONDS = 1.0
 
@@ -52,7 +52,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
-    from core.model_files import load_checked_model
+    from core.separation.model_files import load_checked_model
     model = load_checked_model(args.model, device=device)
 
     stereo, f0 = make_song(args.minutes)

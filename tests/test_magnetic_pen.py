@@ -6,10 +6,12 @@ import pytest
 from PySide6.QtCore import Qt
 
 from conftest import synth_song
-from core import f0_edits, pitch, spectral
-from core.audio import Audio
-from core.background import spectrogram_on_f0_grid
-from core.separate import model_input
+from core.audio import spectral
+from core.audio.io import Audio
+from core.document import f0_edits
+from core.document.background import spectrogram_on_f0_grid
+from core.music import pitch
+from core.separation.separate import model_input
 from tests.app_helpers import drag, line, open_and_analyse, write_song
 
 pytest_plugins = ["tests.app_fixtures"]  # the window fixtures

@@ -6,11 +6,11 @@ import copy
 import numpy as np
 
 from conftest import synth_song, tiny_model
-from core import preview
-from core.audio import Audio
-from core.corrections import Corrections
+from core.audio.io import Audio
+from core.document import preview
 from core.progress import run
-from core.separate import model_input, separate_iter
+from core.separation.corrections import Corrections
+from core.separation.separate import model_input, separate_iter
 
 
 def _relative_db(difference, reference) -> float:

@@ -17,7 +17,7 @@ EVENT_NAMES = {
     "audio": "a song was opened (everything derived from the previous one is gone)",
     "analysis": "the log spectrogram on the F0 grid (the editor's background) is ready",
     "separation": "a new separation result: estimated F0, vocal and accompaniment",
-    "stems": "the stems changed in place where the corrections changed (core.preview)",
+    "stems": "the stems changed in place where the corrections changed (core.document.preview)",
     "beats": "the beat grid is ready",
     "corrections": "the corrections changed (edit, undo, redo, restore, load)",
     "model": "the model changed (loaded, adapted, reset, A/B swapped)",

@@ -339,7 +339,7 @@ class Session:
             whole stroke so far each time) make a single undo step.
         free : draw exactly what was given, even with the magnetic pen on
         With the magnetic pen on (``view.magnetic_pen``), each drawn F0 moves onto the nearest
-        ridge of the song's picture within a semitone (:func:`core.f0_edits.snap_to_ridge`).
+        ridge of the song's picture within a semitone (:func:`core.document.f0_edits.snap_to_ridge`).
         With snapping to beats on, the drawn times are stretched so that the stroke starts and
         ends on the nearest beats (see :meth:`snap_span`).
         """

@@ -123,7 +123,7 @@ def _separate(session, audio, model, corrections, generation, cancel) -> Job:
     job = separate_iter(audio, model, device=device, with_beats=False,
                         corrections=corrections)
     result = yield from cancellable(job, cancel)
-    result.meta["corrections"] = corrections  # what the stems were made with (core.preview)
+    result.meta["corrections"] = corrections  # what the stems were made with (core.document.preview)
     # Envelopes here, in the job's thread: a long song's take ~0.1 s.
     envelopes = {"vocals": MinMaxPyramid(result.vocals, audio.sample_rate),
                  "accompaniment": MinMaxPyramid(result.accompaniment, audio.sample_rate)}
@@ -229,7 +229,7 @@ def reset_model_iter(session, cancel: CancelFlag | None = None) -> Job[object]:
 def preview_iter(session, cancel: CancelFlag | None = None) -> Job[bool]:
     """Re-separate the stretch whose corrections changed since the stems were made.
 
-    See :mod:`core.preview`. Writes the new vocals into the current result in place (a player
+    See :mod:`core.document.preview`. Writes the new vocals into the current result in place (a player
     reading the stems hears them at once), rebuilds the stems' envelopes and emits "stems".
     Returns False when there was nothing to do or the result changed meanwhile.
     """

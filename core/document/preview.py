@@ -4,8 +4,8 @@ Update DNN is what improves the parts nobody corrected, and it takes a while; a 
 to hear each stroke as soon as it is drawn. So after every change of the corrections the editor
 re-separates the frames whose corrections changed, :data:`MARGIN_FRAMES` on each side, with the
 corrections imposed exactly as a whole-song separation imposes them
-(:func:`core.separate.window_outputs`: the drawn F0 as the separation net's input, the mask
-refinement; then :mod:`core.exemplars` with every deleted span of the song), and writes the new
+(:func:`core.separation.separate.window_outputs`: the drawn F0 as the separation net's input, the mask
+refinement; then :mod:`core.separation.exemplars` with every deleted span of the song), and writes the new
 vocals over those samples of the current stems. Nothing else in the song moves.
 
 Kept short on purpose: the networks hear the changed frames plus :data:`CONTEXT_FRAMES` on each
@@ -16,7 +16,7 @@ song again with the new corrections: inside the re-separated stretch the vocals 
 (relative energy; the stroke itself changed them by -6 dB), outside it by -86 dB. Windows start
 on the U-Nets' pooling grid as the whole-song chunks do; before that they differed by -25 dB.
 What the preview leaves to the next whole-song pass (Update DNN): a deletion also adds
-exemplars (:mod:`core.exemplars`) for voiced frames far from it.
+exemplars (:mod:`core.separation.exemplars`) for voiced frames far from it.
 """
 from __future__ import annotations
 
@@ -26,12 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import spectral
-from .corrections import Corrections
+from ..audio import spectral
+from ..separation.corrections import Corrections
 from .f0_edits import corrected_frames
-from .pitch import true_runs
-from .progress import Job, Progress
-from .separate import apply_mask_range, native_grid, window_outputs
+from ..music.pitch import true_runs
+from ..progress import Job, Progress
+from ..separation.separate import apply_mask_range, native_grid, window_outputs
 
 #: Frames (about 1 s) re-estimated on each side of the frames whose corrections changed: the
 #: separation net's answer to an imposed F0 spreads a little beyond it.
@@ -91,7 +91,7 @@ def _with_exemplars(mask: np.ndarray, magnitude: np.ndarray, first: int, mono16:
     shown = np.concatenate([np.where(corrected, f0, shown_f0)[first:stop], np.zeros(n_extra)])
     all_deleted = np.concatenate([deleted[first:stop], np.ones(n_extra, dtype=bool)])
     all_mask = np.concatenate([mask, np.zeros((mask.shape[0], n_extra), np.float32)], axis=1)
-    from .exemplars import combine_with_exemplars
+    from ..separation.exemplars import combine_with_exemplars
 
     return combine_with_exemplars(all_mask, all_magnitude, shown, all_deleted)[:, :mask.shape[1]]
 
@@ -102,8 +102,8 @@ def reseparate_iter(model, samples: np.ndarray, sample_rate: int, mono16: np.nda
     """Re-separate model frames ``first:stop`` (plus :data:`MARGIN_FRAMES`) with ``corrections``.
 
     samples : the song, float32 (n_channels, n_samples) at ``sample_rate``
-    mono16 : what the networks hear, :func:`core.separate.model_input` of the song
-    analysis : the current :class:`~core.separate.ModelAnalysis` (its mask outside the stretch
+    mono16 : what the networks hear, :func:`core.separation.separate.model_input` of the song
+    analysis : the current :class:`~core.separation.separate.ModelAnalysis` (its mask outside the stretch
         and its level gain are used; nothing in it is changed)
     estimated_f0 : the network's trajectory, Hz per model frame (the exemplars' voiced frames)
     Returns a :class:`RangeUpdate`; apply it with :func:`apply_update`.
@@ -144,7 +144,7 @@ def reseparate_iter(model, samples: np.ndarray, sample_rate: int, mono16: np.nda
 
 
 def apply_update(result, samples: np.ndarray, update: RangeUpdate) -> None:
-    """Write ``update`` into a :class:`~core.separate.SeparationResult`, in place.
+    """Write ``update`` into a :class:`~core.separation.separate.SeparationResult`, in place.
 
     The stems stay a pair that sums to the mixture; a player reading them hears the change at once.
     """

@@ -2,7 +2,7 @@
 
 Drawing calls ``Session.draw`` many times per stroke, so the preview waits until the corrections
 have been still for :data:`PREVIEW_DEBOUNCE_MS`, runs ``Session.preview_iter`` (see
-:mod:`core.preview`) in its own thread, and runs again afterwards if they changed meanwhile. The
+:mod:`core.document.preview`) in its own thread, and runs again afterwards if they changed meanwhile. The
 new vocals are written into the stems the player reads, so they are heard at once.
 """
 from __future__ import annotations

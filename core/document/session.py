@@ -7,8 +7,8 @@ in :mod:`core.document.session_jobs` and :mod:`core.document.session_export`) th
 :class:`~core.progress.Progress`, can be cancelled with a :class:`~core.progress.CancelFlag`
 between steps, and commits its result to the session at its end, emitting events from whatever
 thread ran it. Project and recovery files are in :mod:`core.document.session_files`. Edits
-(``draw``, ``erase``, ``clear``, ``shift_octaves``, ``undo``, ``redo``) are quick and meant for the
-thread that owns the views.
+(``draw``, ``erase``, ``clear``, ``shift_octaves``, ``next_candidate``, ``undo``, ``redo``) are
+quick and meant for the thread that owns the views.
 
 A job snapshots what it needs when it starts and commits only if the song is still the one it
 started on, so opening another song while a job runs is safe. This module imports no Qt.
@@ -16,7 +16,7 @@ started on, so opening another song while a job runs is safe. This module import
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ from ..progress import CancelFlag, Job
 from ..separation.corrections import Corrections, clamp_f0, f0_outside_range, range_problem
 from . import session_jobs, settings_access
 from .events import EventHub
+from .f0_candidates import Candidate, f0_candidates
 from .f0_edits import corrected_frames, shift_octaves, snap_to_ridge, snap_to_semitones
 from .history import History
 from .session_jobs import Stage, adapt_available
@@ -53,6 +54,23 @@ FIT_MARGIN_SEMITONES = 4.0
 
 #: Waveform envelopes that belong to a separation result.
 STAGE_ENVELOPES = ("vocals", "accompaniment")
+#: What :meth:`Session.next_candidate` calls the F0 as it was before the cycle began.
+AS_BEFORE = "as before"
+
+
+@dataclass
+class CandidateCycle:
+    """Consecutive "Next candidate" presses on one selection: the candidates found when the first
+    press came, the frame times they cover, which one is shown (``len(candidates)``: none, the F0
+    as before), and the corrections and result it was shown on (another edit starts a new cycle)."""
+
+    key: object
+    selection: tuple[float, float]
+    times: np.ndarray
+    candidates: list[Candidate]
+    index: int
+    shown: Corrections
+    result: object
 
 
 class Session:
@@ -94,6 +112,7 @@ class Session:
         self._lock = threading.RLock()
         self._swapped = False  # A/B: the previous result is the one in use
         self._confidence_cache: tuple | None = None  # (result, its per-frame confidence)
+        self._candidate_cycle: CandidateCycle | None = None
 
     # ------------------------------------------------------------------ state
     @property
@@ -376,6 +395,54 @@ class Session:
             return False
         self._edit(shifted)
         return True
+
+    def next_candidate(self) -> str | None:
+        """Replace the F0 in the selection by its next candidate
+        (:func:`core.document.f0_candidates.f0_candidates`: octave above, octave below, second
+        source), then by the F0 as it was before the first press (:data:`AS_BEFORE`), and round.
+
+        Returns the label of what is shown, or None (nothing changed) without a selection, a
+        saliency or a candidate. The candidates are found on the first press, from the F0 the
+        user sees then; consecutive presses on the same selection are one undo step, and coming
+        back to :data:`AS_BEFORE` takes that step back. A candidate is drawn like a free pen stroke
+        (the magnet off; the F0 range, semitone and beat snapping as for the pen); the selection
+        becomes corrected, unvoiced frames as "no voice".
+        """
+        selection = self.view.selection
+        cycle = self._candidate_cycle
+        if cycle is None or cycle.selection != selection or cycle.shown is not self.corrections \
+                or cycle.result is not self.result:
+            cycle = self._start_candidate_cycle()
+            if cycle is None:
+                return None
+        cycle.index = (cycle.index + 1) % (len(cycle.candidates) + 1)
+        if cycle.index == len(cycle.candidates):
+            if self.history.base_for(cycle.key) is not self.corrections:
+                self.undo()  # the cycle's own step: the corrections are exactly as before
+            label = AS_BEFORE
+        else:
+            candidate = cycle.candidates[cycle.index]
+            self.draw(cycle.times, candidate.f0_hz, stroke=cycle.key, free=True)
+            label = candidate.label
+        cycle.shown = self.corrections
+        return label
+
+    def _start_candidate_cycle(self) -> CandidateCycle | None:
+        selection = self.view.selection
+        if selection is None or self.result is None \
+                or self.result.analysis.f0_saliency is None:
+            return None
+        times, f0, _ = self.effective_f0()
+        frames = np.flatnonzero((times >= selection[0]) & (times <= selection[1]))
+        if len(frames) == 0:
+            return None
+        start, stop = int(frames[0]), int(frames[-1]) + 1
+        found = f0_candidates(self.result.analysis.f0_saliency, f0, start, stop)
+        if not found:
+            return None
+        self._candidate_cycle = CandidateCycle(object(), selection, times[start:stop], found, -1,
+                                               self.corrections, self.result)
+        return self._candidate_cycle
 
     def set_corrections(self, corrections: Corrections) -> None:
         """Replace all corrections (import, restore) as one undoable step."""

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
-                               QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QWidget)
+                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider,
+                               QWidget)
 
 from core.document import settings_access
 from core.document.session_export import WHAT
@@ -43,6 +45,22 @@ class ExportDialog(QDialog):
                               getattr(settings, "export_subtype", "pcm24"))
         form.addRow("Audio format", self.audio_format)
         form.addRow("Sample format", self.subtype)
+        # Deep Karaoke's binary mask: 0 = the soft mask as heard in the editor.
+        self.mask_confidence = QSlider(Qt.Orientation.Horizontal)
+        self.mask_confidence.setRange(0, 9)
+        self.mask_confidence.setValue(0)
+        self.mask_confidence.setToolTip(
+            "Soft: the stems as you hear them. Binary: a bin is all voice where the network is "
+            "at least this sure, none elsewhere: less bleed, more artefacts.")
+        self.mask_label = QLabel()
+        self.mask_confidence.valueChanged.connect(self._show_mask_choice)
+        mask_row = QWidget()
+        mask_layout = QHBoxLayout(mask_row)
+        mask_layout.setContentsMargins(0, 0, 0, 0)
+        mask_layout.addWidget(self.mask_confidence, 1)
+        mask_layout.addWidget(self.mask_label)
+        form.addRow("Vocal mask", mask_row)
+        self._show_mask_choice()
         self.items = {}
         for item in WHAT:
             box = QCheckBox(ITEM_LABELS[item])
@@ -58,6 +76,16 @@ class ExportDialog(QDialog):
         self.folder.textChanged.connect(self._validate)
         self._validate()
 
+    @property
+    def alpha(self) -> float | None:
+        """The binary mask's confidence, or None for the soft mask."""
+        value = self.mask_confidence.value()
+        return None if value == 0 else value / 10
+
+    def _show_mask_choice(self, *_args) -> None:
+        alpha = self.alpha
+        self.mask_label.setText("soft" if alpha is None else f"binary, {alpha:.1f}")
+
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export into folder", self.folder.text())
         if folder:
@@ -68,7 +96,9 @@ class ExportDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
 
     def choice(self) -> tuple[Path, dict]:
-        """(folder, keyword arguments of ``export_iter``: audio_format, subtype, what)."""
+        """(folder, keyword arguments of ``export_iter``: audio_format, subtype, what,
+        mask_confidence)."""
         what = tuple(item for item, box in self.items.items() if box.isChecked())
         return Path(self.folder.text()), {"audio_format": self.audio_format.currentData(),
-                                          "subtype": self.subtype.currentData(), "what": what}
+                                          "subtype": self.subtype.currentData(), "what": what,
+                                          "mask_confidence": self.alpha}

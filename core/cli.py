@@ -40,6 +40,10 @@ def _configure_separate(parser: argparse.ArgumentParser) -> None:
                         help="F0 corrections (header time,f0; f0=0 means no voice) to adapt to")
     parser.add_argument("--adapt-steps", type=int, default=None, metavar="N",
                         help="fine-tuning steps on the corrections before separating")
+    parser.add_argument("--mask-confidence", type=float, default=None, metavar="ALPHA",
+                        help="write stems with a binary mask (Deep Karaoke): a bin is voice "
+                             "where the network is at least ALPHA sure (0 < ALPHA < 1), else "
+                             "accompaniment; less bleed, more artefacts (default: the soft mask)")
 
 
 #: What ``isolde separate`` writes, all together or not at all.
@@ -66,6 +70,9 @@ def _separate(args: argparse.Namespace, output_set) -> int:
     from .separation.separate import pick_device, separate_iter
 
     source = Path(args.input)
+    if args.mask_confidence is not None:
+        from .separation.separate import binary_mask
+        binary_mask(np.zeros((1, 1), np.float32), args.mask_confidence)  # refuse a bad ALPHA now
     outdir = Path(args.outdir) if args.outdir else source.with_name(source.stem + "_isolde")
     outputs = output_set(outdir, RESULT_NAMES, protect=(source,))
     outputs.check()
@@ -81,7 +88,8 @@ def _separate(args: argparse.Namespace, output_set) -> int:
     corrections = None
     if adapting:
         model, corrections = _adapt_for_cli(args, audio, model, device)
-    job = separate_iter(audio, model, device=device, corrections=corrections)
+    job = separate_iter(audio, model, device=device, corrections=corrections,
+                        mask_confidence=args.mask_confidence)
     result = run_with_bar(job, description="isolde")
     f0 = result.f0_hz if corrections is None else corrections.apply_to_f0(result.frame_times,
                                                                            result.f0_hz)

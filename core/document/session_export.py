@@ -8,11 +8,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+
 from ..audio.io import SUBTYPES, save_audio
 from ..errors import IsoldeError
 from ..music.midi import f0_to_notes, tempo_from_beats, write_midi
-from ..progress import Job, Progress
+from ..progress import Job, Progress, scaled
 from ..separation.export import check_output_folder, write_f0_csv
+from ..separation.separate import apply_mask_iter, binary_mask
 
 AUDIO_FORMATS = ("wav", "flac")
 WHAT = ("vocals", "accompaniment", "f0", "midi")
@@ -26,12 +29,17 @@ def export_names(stem: str, audio_format: str) -> dict[str, str]:
 
 
 def export_iter(session, outdir: str | os.PathLike, *, audio_format: str | None = None,
-                subtype: str | None = None, what: tuple[str, ...] = WHAT) -> Job[list[Path]]:
+                subtype: str | None = None, what: tuple[str, ...] = WHAT,
+                mask_confidence: float | None = None) -> Job[list[Path]]:
     """Write the chosen items into ``outdir``; returns the written paths.
 
     audio_format : "wav" or "flac" (default: the settings'); subtype : "pcm16", "pcm24" or
     "float32" (default: the settings'; FLAC has no float, it falls back to 24-bit)
+    mask_confidence : None for the stems as heard (the soft mask), or alpha in (0, 1) to write
+        them with Deep Karaoke's binary mask (:func:`core.separation.separate.binary_mask`)
     """
+    if mask_confidence is not None:
+        binary_mask(np.zeros((1, 1), np.float32), mask_confidence)  # refuse a bad alpha first
     audio_format = (audio_format or getattr(session.settings, "export_format", "wav")).lower()
     subtype = (subtype or getattr(session.settings, "export_subtype", "pcm24")).lower()
     if audio_format not in AUDIO_FORMATS:
@@ -55,12 +63,17 @@ def export_iter(session, outdir: str | os.PathLike, *, audio_format: str | None 
         if protected is not None and target.resolve() == protected:
             raise IsoldeError(f"Refusing to overwrite the input file {target}")
     times, f0, _ = session.effective_f0()
+    vocals, accompaniment = result.vocals, result.accompaniment
+    if mask_confidence is not None and {"vocals", "accompaniment"} & set(what):
+        mask = binary_mask(result.analysis.vocal_mask, mask_confidence)
+        vocals = yield from scaled(apply_mask_iter(audio.samples, audio.sample_rate, mask), 0.0, 0.5)
+        accompaniment = audio.samples - vocals
     written = []
     for n, item in enumerate(what):
         yield Progress("exporting", n / len(what), names[item])
         target = targets[item]
         if item in ("vocals", "accompaniment"):
-            samples = result.vocals if item == "vocals" else result.accompaniment
+            samples = vocals if item == "vocals" else accompaniment
             save_audio(target, samples, audio.sample_rate, subtype=SUBTYPES[subtype])
         elif item == "f0":
             write_f0_csv(target, times, f0)

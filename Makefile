@@ -31,6 +31,7 @@ benchmark: $(STAMP)
 screenshot: $(STAMP)
 	@mkdir -p docs
 	$(PY) scripts/screenshot.py docs/screenshot.png
+	$(PY) scripts/screenshot.py docs/screenshot-produced.png --produced
 
 system-packages: $(SYSTEM_STAMP)
 

@@ -60,6 +60,34 @@ def generated_song(folder: Path, seconds: float):
     return path, corrections.erase(0.7 * seconds, 0.75 * seconds)
 
 
+def produced_song(folder: Path, seconds: float, seed: int = 3):
+    """(path, Corrections) of a produced-sounding song: a record-like accompaniment rendered by
+    FluidSynth with a mix-bus chain (core.training.data.songs.rendered) under a synthetic voice
+    through a vocal chain (EQ, compression, reverb; core.training.data.production), centre, at
+    -3 dB against the accompaniment; one stretch of the voice's true F0 drawn as a correction."""
+    import numpy as np
+    import soundfile as sf
+
+    from core.separation.corrections import Corrections
+    from core.training.data.production import vocal_chain
+    from core.training.data.songs.rendered import render_song
+    from core.training.data.songs.synthetic import generate_track
+
+    accompaniment, meta = render_song(seed, seed=0, seconds=seconds)
+    rng = np.random.default_rng(seed)
+    voice = generate_track(rng, seconds=seconds).vocals
+    voice = vocal_chain(voice, 44100, rng, reverb_probability=1.0, delay_probability=0.0,
+                        double_probability=0.0)
+    voice *= 10 ** (-3 / 20) * np.sqrt(np.mean(accompaniment ** 2) / max(np.mean(voice ** 2), 1e-12))
+    mix = accompaniment + voice[None, :]
+    mix *= 0.9 / max(np.abs(mix).max(), 1e-6)
+    path = folder / f"produced_{meta['style']}.flac"
+    sf.write(path, mix.T, 44100, subtype="PCM_16")
+    track = generate_track(np.random.default_rng(seed), seconds=seconds)  # the same voice's F0
+    inside = (track.f0_times >= 0.3 * seconds) & (track.f0_times <= 0.4 * seconds)
+    return path, Corrections().draw(track.f0_times[inside], track.f0_hz[inside])
+
+
 def fallback_model(folder: Path) -> Path:
     import torch
 
@@ -79,6 +107,9 @@ def main() -> int:
     parser.add_argument("--model", default=None, help="model file (default: the bundled one)")
     parser.add_argument("--corrections", default=None, metavar="FILE.csv",
                         help="corrections to show (header time,f0), e.g. from a saved session")
+    parser.add_argument("--produced", action="store_true",
+                        help="show a produced-sounding generated song (FluidSynth accompaniment "
+                             "with a mix bus, a voice through a vocal chain) instead")
     parser.add_argument("--seconds", type=float, default=20.0,
                         help="length of the generated song when there is no demo song")
     parser.add_argument("--timeout", type=float, default=600.0, help="give up after (s)")
@@ -96,7 +127,9 @@ def main() -> int:
 
     corrections = Corrections.load_csv(args.corrections) if args.corrections else None
     song = Path(args.song) if args.song else DEMO_SONG
-    if not song.is_file():
+    if args.produced:
+        song, corrections = produced_song(folder, args.seconds)
+    elif not song.is_file():
         song, corrections = generated_song(folder, args.seconds)
     model = Path(args.model) if args.model else DEFAULT_MODEL
     if not model.is_file():

@@ -62,6 +62,10 @@ def build_actions(w) -> SimpleNamespace:
                           tip="Move the selected melody an octave up")
     a.octave_down = _action(w, "Octave &down", lambda: w.shift_selection(-1), "PgDown",
                             tip="Move the selected melody an octave down")
+    a.next_candidate = _action(
+        w, "Next &candidate", w.next_candidate, "C",
+        tip="Replace the F0 in the selection by the octave above, the octave below, the second "
+            "source, then as it was (each press the next; one undo step)")
     a.clear = _action(w, "&Forget corrections in selection", w.clear_selection, "Delete")
     a.select_none = _action(w, "Select &nothing", lambda: w.session.set_selection(None), "Esc")
 
@@ -74,6 +78,8 @@ def build_actions(w) -> SimpleNamespace:
     a.next_doubt = _action(w, "&Next doubt", w.next_doubt, "N",
                            tip="Show the next stretch where the F0 is most likely wrong "
                                "(longest first); dotted in the F0 view")
+    a.doubts = _action(w, "&Doubts panel", w.show_doubts, "D", checkable=True,
+                       tip="The list of stretches where the F0 is most likely wrong")
     a.follow = _action(w, "&Follow playhead", lambda on: w.session.set_view_options(
         follow_playhead=bool(on)), "F", checkable=True)
     a.show_accompaniment = _action(w, "Show &accompaniment", lambda on: w.session.set_view_options(
@@ -119,12 +125,12 @@ def _build_menus(w, a) -> None:
         file_menu.addSeparator() if action is None else file_menu.addAction(action)
     edit = bar.addMenu("&Edit")
     for action in (a.undo, a.redo, None, a.pen, a.select, a.magnet, a.snap, a.snap_beats, None,
-                   a.octave_up,
-                   a.octave_down, a.clear, a.select_none, None, a.settings):
+                   a.octave_up, a.octave_down, a.next_candidate, a.clear, a.select_none, None,
+                   a.settings):
         edit.addSeparator() if action is None else edit.addAction(action)
     view = bar.addMenu("&View")
-    for action in (a.zoom_in, a.zoom_out, a.zoom_all, a.fit_pitch, a.next_doubt, None, a.follow,
-                   a.show_accompaniment, a.saliency):
+    for action in (a.zoom_in, a.zoom_out, a.zoom_all, a.fit_pitch, a.next_doubt, a.doubts, None,
+                   a.follow, a.show_accompaniment, a.saliency):
         view.addSeparator() if action is None else view.addAction(action)
     play = bar.addMenu("&Playback")
     for action in (a.play, a.loop, None, *a.listen.values(), None, a.mixer):
@@ -140,7 +146,8 @@ def _build_menus(w, a) -> None:
 #: Short labels of the toolbar's buttons (the menus keep the full texts).
 TOOLBAR_TEXTS = {"open": "Open", "play": "Play", "loop": "Loop", "follow": "Follow",
                  "mixer": "Mixer", "pen": "Pen", "select": "Select", "magnet": "Magnet", "snap": "Semitones",
-                 "snap_beats": "Beats", "next_doubt": "Next doubt", "octave_up": "Oct +", "octave_down": "Oct -",
+                 "snap_beats": "Beats", "next_doubt": "Next doubt", "next_candidate": "Candidate",
+                 "octave_up": "Oct +", "octave_down": "Oct -",
                  "undo": "Undo", "redo": "Redo", "update_dnn": "Update DNN", "ab": "A/B",
                  "undo_update": "Undo update", "export": "Export"}
 
@@ -170,10 +177,11 @@ def _build_toolbar(w, a) -> None:
         "00:00.00  bar 000.0") + 12)
     toolbar.addSeparator()
     toolbar.addWidget(a.position_label)
-    for action in (None, a.pen, a.select, a.magnet, a.snap, a.snap_beats, a.next_doubt, a.octave_up,
+    for action in (None, a.pen, a.select, a.magnet, a.snap, a.snap_beats, a.octave_up,
                    a.octave_down, None, a.undo, a.redo):
         toolbar.addSeparator() if action is None else toolbar.addAction(action)
-    # A second row: the network and its results, then (added by the window) the picture's colours.
+    # A second row: the network, its results and where it doubts, then (added by the window) the
+    # picture's colours.
     w.addToolBarBreak()
     second = QToolBar("Model", w)
     second.setObjectName("model-toolbar")
@@ -184,7 +192,7 @@ def _build_toolbar(w, a) -> None:
     a.ab_label = QLabel()
     a.ab_label.setToolTip("Which result you hear and see: the latest or the previous one (B swaps)")
     a.ab_label_action = second.addWidget(a.ab_label)  # shows and hides the label there
-    for action in (a.undo_update, None, a.export, None):
+    for action in (a.undo_update, None, a.export, None, a.next_doubt, a.next_candidate, None):
         second.addSeparator() if action is None else second.addAction(action)
     a.second_toolbar = second
     a.toolbar = toolbar

@@ -32,6 +32,8 @@ SHORTCUTS = [
     ("Ctrl+0", "Whole song"),
     ("Shift+F", "Fit the pitch range to the melody"),
     ("N", "Next doubt: show the next stretch where the F0 is most likely wrong"),
+    ("D", "Doubts panel: the list of those stretches (show / hide)"),
+    ("C", "Next candidate: the selection's F0 an octave up, down, the second source, as it was"),
     ("Ctrl+U", "Update DNN"),
     ("B", "A/B: swap with the previous result"),
     ("Ctrl+O / Ctrl+S / Ctrl+Shift+S", "Open / save project / save project as"),

@@ -21,6 +21,7 @@ from core.music.bars import format_position
 
 from . import file_commands, messages, unsaved
 from .actions import build_actions
+from .doubts_panel import DoubtsPanel, format_minutes
 from .f0_editor import F0EditorView
 from .job_runner import JobRunner
 from .mixer import MixerPanel
@@ -123,16 +124,26 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
     def _build_panels(self) -> None:
-        """The mixer (a dock, hidden until asked for) and the background's colour controls."""
+        """The mixer and the doubts (docks, hidden until asked for) and the background's colour
+        controls."""
         self.mixer = MixerPanel(self.session)
-        self.mixer_dock = QDockWidget("Mixer", self)
-        self.mixer_dock.setObjectName("mixer-dock")
-        self.mixer_dock.setWidget(self.mixer)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.mixer_dock)
-        self.mixer_dock.hide()
-        self.mixer_dock.visibilityChanged.connect(self.actions_.mixer.setChecked)
+        self.mixer_dock = self._dock("Mixer", "mixer-dock", self.mixer, self.actions_.mixer)
+        self.doubts = DoubtsPanel(self.session,
+                                  lambda index: self.show_doubt(index, self.doubts.stretches))
+        self.doubts_dock = self._dock("Doubts", "doubts-dock", self.doubts, self.actions_.doubts)
         self.picture_controls = PictureControls(self.session, self.f0_view.levels)
         self.actions_.second_toolbar.addWidget(self.picture_controls)
+
+    def _dock(self, title: str, name: str, panel: QWidget, action) -> QDockWidget:
+        """A hidden dock on the right holding ``panel``; ``action`` (checkable) follows whether
+        it shows."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        dock.hide()
+        dock.visibilityChanged.connect(action.setChecked)
+        return dock
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -198,6 +209,7 @@ class MainWindow(QMainWindow):
             self._apply_view_state()
         self.playback.on_session(name)
         self.preview.on_session(name)
+        self.doubts.on_session(name)
         self._update_actions()
 
     def _apply_view_state(self) -> None:
@@ -247,6 +259,7 @@ class MainWindow(QMainWindow):
         has_selection = s.view.selection is not None
         for action in (a.octave_up, a.octave_down, a.clear):
             action.setEnabled(has_song and has_selection)
+        a.next_candidate.setEnabled(s.result is not None and has_selection)
         for action in (a.save, a.save_as, a.import_csv):
             action.setEnabled(has_song)
         a.export.setEnabled(s.result is not None and not busy)
@@ -298,17 +311,41 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("No doubtful F0 left" if self.session.result is not None
                                          else "Nothing analysed yet", 4000)
             return
-        self._doubt_index = (self._doubt_index + 1) % len(stretches)
-        t0, t1 = stretches[self._doubt_index]
+        self.show_doubt((self._doubt_index + 1) % len(stretches), stretches)
+
+    def show_doubt(self, index: int, stretches: list[tuple[float, float]]) -> None:
+        """Show and select ``stretches[index]`` (the doubtful stretches, longest first, as
+        ``Session.doubtful_stretches()``): Next doubt, and a click in the doubts panel."""
+        if not 0 <= index < len(stretches):
+            return
+        self._doubt_index = index
+        t0, t1 = stretches[index]
         span = max(t1 - t0, 1.0)
         self.time_axis.set_range(max(t0 - span, 0.0), min(t1 + span, self.session.duration))
         self.session.set_selection(t0, t1)
+        if index < self.doubts.list.count():
+            self.doubts.list.setCurrentRow(index)
         self.statusBar().showMessage(
-            f"Doubt {self._doubt_index + 1} of {len(stretches)}: {t1 - t0:.1f} s at "
-            f"{int(t0 // 60)}:{t0 % 60:04.1f}", 6000)
+            f"Doubt {index + 1} of {len(stretches)}: {t1 - t0:.1f} s at {format_minutes(t0)}",
+            6000)
+
+    def next_candidate(self) -> None:
+        """Replace the F0 in the selection by its next candidate: the octave above, below, the
+        second source, then as it was (Edit > Next candidate)."""
+        label = self.session.next_candidate()
+        if label is not None:
+            text = f"F0 candidate: {label}"
+        elif self.session.view.selection is None:
+            text = "Select a stretch first (N selects the next doubt)"
+        else:
+            text = "No other F0 candidate here"
+        self.statusBar().showMessage(text, 6000)
 
     def show_mixer(self, on: bool) -> None:
         self.mixer_dock.setVisible(bool(on))
+
+    def show_doubts(self, on: bool) -> None:
+        self.doubts_dock.setVisible(bool(on))
 
     def _job_finished(self, name: str, outcome: str) -> None:
         if outcome == "cancelled":

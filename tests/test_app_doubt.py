@@ -50,3 +50,80 @@ def test_next_doubt_shows_and_selects_each_stretch_and_corrections_remove_doubt(
     corrected = (session.frame_times() >= a + 0.02) & (session.frame_times() <= b - 0.02)
     assert np.all(session.f0_confidence()[corrected] == 1.0)
     assert all(not (s[0] >= a + 0.02 and s[1] <= b - 0.02) for s in session.doubtful_stretches())
+
+
+def _open_doubts_panel(qtbot, window):
+    qtbot.keyClick(window, Qt.Key.Key_D)
+    assert window.doubts_dock.isVisible() and window.actions_.doubts.isChecked()
+    return window.doubts
+
+
+def test_doubts_panel_lists_shows_and_drops_corrected_stretches(qtbot, window, tmp_path,
+                                                                monkeypatch):
+    from app.doubts_panel import format_doubt
+
+    open_and_analyse(qtbot, window, write_song(tmp_path / "song.wav"))
+    session = window.session
+    panel = _open_doubts_panel(qtbot, window)
+    stretches = session.doubtful_stretches()
+    assert stretches and panel.stretches == stretches
+    assert [panel.list.item(i).text() for i in range(panel.list.count())] == \
+        [format_doubt(t0, t1) for t0, t1 in stretches]
+    # A click on the last entry shows and selects that stretch, as N does.
+    row = len(stretches) - 1
+    rect = panel.list.visualItemRect(panel.list.item(row))
+    qtbot.mouseClick(panel.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    t0, t1 = stretches[row]
+    assert session.view.selection == pytest.approx((t0, t1))
+    shown = window.time_axis.visible_range()
+    assert shown[0] <= t0 and shown[1] >= t1
+    assert f"Doubt {row + 1} of {len(stretches)}" in window.statusBar().currentMessage()
+    # Corrected, it leaves the list.
+    times = np.arange(t0, t1, 0.01)
+    session.draw(times, pitch.midi_to_hz(np.full(len(times), 60.0)), free=True)
+    qtbot.waitUntil(lambda: panel.stretches == session.doubtful_stretches(), timeout=5000)
+    assert (t0, t1) not in panel.stretches and panel.list.count() == len(panel.stretches)
+    # Several entries: the one clicked is selected, and N goes on from there.
+    fake = [(2.0, 2.5), (0.5, 1.2), (1.4, 1.6)]
+    monkeypatch.setattr(session, "doubtful_stretches", lambda: fake)
+    panel.refresh()
+    rect = panel.list.visualItemRect(panel.list.item(1))
+    qtbot.mouseClick(panel.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert session.view.selection == pytest.approx(fake[1])
+    qtbot.keyClick(window, Qt.Key.Key_N)
+    assert session.view.selection == pytest.approx(fake[2])
+    assert panel.list.currentRow() == 2
+    qtbot.keyClick(window, Qt.Key.Key_D)
+    assert not window.doubts_dock.isVisible()
+
+
+def test_doubts_panel_lists_the_longest_only(qtbot, window, monkeypatch):
+    from app.doubts_panel import MAX_SHOWN
+
+    many = [(float(i), i + 0.5) for i in range(MAX_SHOWN + 150)]
+    monkeypatch.setattr(window.session, "doubtful_stretches", lambda: many)
+    panel = _open_doubts_panel(qtbot, window)
+    assert panel.list.count() == MAX_SHOWN and panel.stretches == many[:MAX_SHOWN]
+    assert f"{MAX_SHOWN} longest of {len(many)}" in panel.summary.text()
+    assert panel.list.item(2).text() == "0:02.0   0.5 s"
+
+
+def test_next_candidate_cycles_the_selection_and_undoes_in_one_step(qtbot, window, tmp_path):
+    from tests.test_f0_candidates import with_two_sources
+
+    open_and_analyse(qtbot, window, write_song(tmp_path / "song.wav"))
+    session, action = window.session, window.actions_.next_candidate
+    assert not action.isEnabled()  # nothing selected
+    _, inside = with_two_sources(session, 1.0, 2.0)
+    session.set_selection(1.0, 2.0)
+    assert action.isEnabled() and action in window.actions_.second_toolbar.actions()
+    for expected, hz in (("octave above", 400.0), ("octave below", 100.0)):
+        qtbot.keyClick(window, Qt.Key.Key_C)
+        assert window.statusBar().currentMessage() == f"F0 candidate: {expected}"
+        np.testing.assert_allclose(session.effective_f0()[1][inside], hz)
+    qtbot.keyClick(window, Qt.Key.Key_C)
+    assert window.statusBar().currentMessage() == "F0 candidate: second source"
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    _, f0, corrected = session.effective_f0()
+    assert not corrected.any() and np.allclose(f0[inside], 200.0)
+    assert not session.can_undo

@@ -1,19 +1,18 @@
-"""F0 candidates: the octaves and the second source of a stretch, and cycling through them."""
+"""F0 candidates: the octaves and the second source of a stretch (cycling through them on a
+session: tests/test_session.py, in the editor: tests/test_app_doubt.py)."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from core.document.f0_candidates import f0_candidates, mask_f0_and_octaves
-from core.document.session import AS_BEFORE, Session
+from core.document.session import Session
 from core.music import pitch
-from core.progress import run
 
 N_FRAMES = 60
 MELODY_BIN, SECOND_BIN = 100.0, 130.0  # the second source 6 semitones above: no octave
 
 
-def _bump(centre_bins, height) -> np.ndarray:
+def bump(centre_bins, height) -> np.ndarray:
     rows = np.arange(pitch.N_F0_BINS, dtype=np.float64)[:, None]
     return (height * np.exp(-0.5 * (rows - np.asarray(centre_bins)[None, :]) ** 2)).astype(
         np.float32)
@@ -24,11 +23,24 @@ def _two_sources(n_frames: int = N_FRAMES) -> np.ndarray:
     that glides a semitone."""
     melody = np.full(n_frames, MELODY_BIN)
     second = SECOND_BIN + np.linspace(0.0, 5.0, n_frames)
-    return np.maximum.reduce([_bump(melody, 1.0), _bump(melody + 60, 0.6), _bump(second, 0.3)])
+    return np.maximum.reduce([bump(melody, 1.0), bump(melody + 60, 0.6), bump(second, 0.3)])
 
 
-def _cents(a, b):
+def cents(a, b):
     return 1200 * np.log2(np.asarray(a) / np.asarray(b))
+
+
+def with_two_sources(s: Session, t0: float, t1: float):
+    """A known estimate (200 Hz) and saliency (that melody, a second source at 300 Hz) in
+    ``[t0, t1]``; returns the frame times and a mask of the frames inside."""
+    times = s.frame_times()
+    inside = (times >= t0) & (times <= t1)
+    melody, second = (float(pitch.hz_to_f0_bin(hz)) for hz in (200.0, 300.0))
+    s.result.f0_hz = np.where(inside, 200.0, 0.0)
+    s.result.analysis.f0_saliency = np.where(
+        inside[None, :], np.maximum(bump(np.full(len(times), melody), 1.0),
+                                    bump(np.full(len(times), second), 0.3)), 0.0)
+    return times, inside
 
 
 def test_candidates_are_the_octaves_and_the_second_source():
@@ -43,7 +55,7 @@ def test_candidates_are_the_octaves_and_the_second_source():
     second = found[2].f0_hz
     expected = pitch.f0_bin_to_hz(SECOND_BIN + np.linspace(0.0, 5.0, N_FRAMES)[10:50])
     assert (second > 0).all()
-    assert np.abs(_cents(second, expected)).max() < 15  # not the stronger octave ghost
+    assert np.abs(cents(second, expected)).max() < 15  # not the stronger octave ghost
     found = f0_candidates(saliency, f0, 0, 10)
     np.testing.assert_array_equal(found[0].f0_hz[:5], 0.0)
 
@@ -60,7 +72,7 @@ def test_the_mask_covers_the_f0_and_its_octaves_only():
 
 
 def test_empty_and_out_of_range_candidates_are_left_out():
-    saliency = _bump(np.full(N_FRAMES, MELODY_BIN), 1.0)  # the melody alone
+    saliency = bump(np.full(N_FRAMES, MELODY_BIN), 1.0)  # the melody alone
     f0 = np.full(N_FRAMES, float(pitch.f0_bin_to_hz(MELODY_BIN)))
     assert [c.label for c in f0_candidates(saliency, f0, 0, N_FRAMES)] == \
         ["octave above", "octave below"]  # no second source
@@ -72,69 +84,3 @@ def test_empty_and_out_of_range_candidates_are_left_out():
     silent = np.zeros((pitch.N_F0_BINS, N_FRAMES), dtype=np.float32)
     assert f0_candidates(silent, np.zeros(N_FRAMES), 0, N_FRAMES) == []
 
-
-@pytest.fixture
-def analysed(tmp_path, tiny_model_file, song_file, monkeypatch):
-    monkeypatch.setenv("ISOLDE_CONFIG_DIR", str(tmp_path / "config"))
-    s = Session(recovery_dir=tmp_path / "recovery")
-    s.load_model(tiny_model_file)
-    run(s.open_iter(song_file))
-    run(s.analyse_iter())
-    return s
-
-
-def _with_two_sources(s: Session, t0: float, t1: float):
-    """A known estimate (200 Hz) and saliency (that melody, a second source at 300 Hz) in
-    ``[t0, t1]``; returns the frame times and a mask of the frames inside."""
-    times = s.frame_times()
-    inside = (times >= t0) & (times <= t1)
-    melody, second = (float(pitch.hz_to_f0_bin(hz)) for hz in (200.0, 300.0))
-    s.result.f0_hz = np.where(inside, 200.0, 0.0)
-    s.result.analysis.f0_saliency = np.where(
-        inside[None, :], np.maximum(_bump(np.full(len(times), melody), 1.0),
-                                    _bump(np.full(len(times), second), 0.3)), 0.0)
-    return times, inside
-
-
-def test_cycling_shows_each_candidate_then_the_f0_as_before_in_one_undo_step(analysed):
-    s = analysed
-    assert s.view.magnetic_pen  # candidates are drawn exactly, magnet or not
-    times, inside = _with_two_sources(s, 1.0, 2.0)
-    s.draw([0.3, 0.31, 0.32], [250.0] * 3)  # an earlier edit, to undo back to
-    before = s.corrections
-    s.set_selection(1.0, 2.0)
-    shown = {}
-    for expected in ("octave above", "octave below", "second source"):
-        assert s.next_candidate() == expected
-        _, f0, corrected = s.effective_f0()
-        assert corrected[inside].all()
-        shown[expected] = f0[inside]
-    np.testing.assert_allclose(shown["octave above"], 400.0)
-    np.testing.assert_allclose(shown["octave below"], 100.0)
-    assert np.abs(_cents(shown["second source"][5:-5], 300.0)).max() < 10
-    s.undo()  # the whole cycle so far is one step
-    assert s.corrections is before
-    assert s.next_candidate() == "octave above"  # a new cycle, from the F0 as before
-    for expected in ("octave below", "second source", AS_BEFORE, "octave above"):
-        assert s.next_candidate() == expected
-        if expected == AS_BEFORE:
-            assert s.corrections is before  # exactly what was there, no extra undo step
-            s.undo()
-            assert len(s.corrections) == 0
-            s.redo()
-
-
-def test_another_edit_starts_a_new_cycle_from_what_is_shown(analysed):
-    s = analysed
-    times, inside = _with_two_sources(s, 1.0, 2.0)
-    s.set_selection(1.0, 2.0)
-    assert s.next_candidate() == "octave above"
-    s.draw([2.5, 2.51], [220.0, 220.0])
-    assert s.next_candidate() == "octave above"  # of the octave above
-    np.testing.assert_allclose(s.effective_f0()[1][inside], 800.0)
-    s.undo()
-    s.undo()
-    s.undo()
-    assert len(s.corrections) == 0
-    s.set_selection(None)
-    assert s.next_candidate() is None

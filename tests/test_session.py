@@ -10,13 +10,14 @@ import soundfile as sf
 
 from core.document.f0_edits import PenStroke, corrected_frames, snap_to_semitones
 from core.document.history import History
-from core.document.session import Session
+from core.document.session import AS_BEFORE, Session
 from core.document.view_state import ViewState
 from core.errors import Cancelled, IsoldeError, ModelError, ProjectError
 from core.music import pitch
 from core.music.midi import f0_to_notes, write_midi
 from core.progress import CancelFlag, run
 from core.separation.corrections import Corrections
+from tests.test_f0_candidates import cents, with_two_sources
 
 
 @pytest.fixture(autouse=True)
@@ -139,6 +140,50 @@ def test_octave_shift_uses_estimate_where_uncorrected(analysed):
     assert abs(f0[at(1.6)] - 100.0) < 1.0      # estimate taken as the starting point
     s.undo()
     assert abs(s.effective_f0()[1][at(1.21)] - 300.0) < 1.0
+
+
+def test_cycling_shows_each_candidate_then_the_f0_as_before_in_one_undo_step(analysed):
+    s = analysed
+    assert s.view.magnetic_pen  # candidates are drawn exactly, magnet or not
+    _, inside = with_two_sources(s, 1.0, 2.0)
+    s.draw([0.3, 0.31, 0.32], [250.0] * 3)  # an earlier edit, to undo back to
+    before = s.corrections
+    s.set_selection(1.0, 2.0)
+    shown = {}
+    for expected in ("octave above", "octave below", "second source"):
+        assert s.next_candidate() == expected
+        _, f0, corrected = s.effective_f0()
+        assert corrected[inside].all()
+        shown[expected] = f0[inside]
+    np.testing.assert_allclose(shown["octave above"], 400.0)
+    np.testing.assert_allclose(shown["octave below"], 100.0)
+    assert np.abs(cents(shown["second source"][5:-5], 300.0)).max() < 10
+    s.undo()  # the whole cycle so far is one step
+    assert s.corrections is before
+    assert s.next_candidate() == "octave above"  # a new cycle, from the F0 as before
+    for expected in ("octave below", "second source", AS_BEFORE, "octave above"):
+        assert s.next_candidate() == expected
+        if expected == AS_BEFORE:
+            assert s.corrections is before  # exactly what was there, no extra undo step
+            s.undo()
+            assert len(s.corrections) == 0
+            s.redo()
+
+
+def test_another_edit_starts_a_new_cycle_from_what_is_shown(analysed):
+    s = analysed
+    _, inside = with_two_sources(s, 1.0, 2.0)
+    s.set_selection(1.0, 2.0)
+    assert s.next_candidate() == "octave above"
+    s.draw([2.5, 2.51], [220.0, 220.0])
+    assert s.next_candidate() == "octave above"  # of the octave above
+    np.testing.assert_allclose(s.effective_f0()[1][inside], 800.0)
+    s.undo()
+    s.undo()
+    s.undo()
+    assert len(s.corrections) == 0
+    s.set_selection(None)
+    assert s.next_candidate() is None
 
 
 def test_cancel_analysis_keeps_the_session(opened):

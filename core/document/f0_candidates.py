@@ -21,8 +21,11 @@ MASK_SEMITONES = 1.5
 #: The second source is voiced where its masked saliency reaches this. Half the melody's
 #: :data:`core.music.pitch.VOICING_THRESHOLD`: the network is trained to light up the sung melody
 #: alone, so whatever else it hears (a second voice, a lead instrument) only leaves a residue well
-#: below the melody's peaks, and the melody's threshold would leave most of it unvoiced. Not
-#: measured on annotated songs: a guess the user judges by ear and eye, one key press at a time.
+#: below the melody's peaks, and the melody's threshold would leave most of it unvoiced. On the
+#: demo song (shipped model), with the F0 and its octaves masked the saliency's peak on a voiced
+#: frame is 0.005 at the median and 0.06 at the 90th percentile (the melody's own: 0.93, 0.99);
+#: a second source is found on 8 % of the voiced frames at 0.05, 4.7 % at 0.1. Not measured
+#: against annotated second sources: the user judges each candidate by ear and eye.
 SECOND_SOURCE_THRESHOLD = 0.5 * pitch.VOICING_THRESHOLD
 
 

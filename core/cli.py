@@ -67,45 +67,62 @@ def _separate(args: argparse.Namespace, output_set) -> int:
     from .separation.export import write_confidence_csv, write_f0_csv, write_stems
     from .separation.model_files import load_checked_model as load_model
     from .progress import run_with_bar
-    from .separation.separate import pick_device, separate_iter
+    from .separation.separate import binary_mask, pick_device, separate_iter
+    from .separation.stream import should_stream, write_stems_iter
 
     source = Path(args.input)
     if args.mask_confidence is not None:
-        from .separation.separate import binary_mask
         binary_mask(np.zeros((1, 1), np.float32), args.mask_confidence)  # refuse a bad ALPHA now
     outdir = Path(args.outdir) if args.outdir else source.with_name(source.stem + "_isolde")
     outputs = output_set(outdir, RESULT_NAMES, protect=(source,))
     outputs.check()
     device = pick_device(args.device)
     model = load_model(args.model, device=device)
-    audio = load_audio(source)
     adapting = args.corrections is not None or args.adapt_steps is not None
-    if adapting:
-        # Refuse a bad corrections file or --adapt-steps before any output folder is made.
-        _adapt_module().cli_corrections(args, audio.duration_seconds)
-    # Two float32 stems of the input's shape, the CSVs (about 20 bytes a 16 ms frame).
-    outputs.check(needed_bytes=2 * 4 * audio.samples.size + int(audio.duration_seconds * 2000))
     corrections = None
-    if adapting:
-        model, corrections = _adapt_for_cli(args, audio, model, device)
-    job = separate_iter(audio, model, device=device, corrections=corrections,
-                        mask_confidence=args.mask_confidence)
-    result = run_with_bar(job, description="isolde")
-    f0 = result.f0_hz if corrections is None else corrections.apply_to_f0(result.frame_times,
-                                                                           result.f0_hz)
+    if not adapting and should_stream(source):
+        # A long file: read and written block by block (core.separation.stream).
+        downmix, analysis, beats = run_with_bar(
+            _streamed_analysis(source, model, device, outputs), description="isolde")
+        sample_rate, frame_times, f0 = downmix.sample_rate, analysis.frame_times, analysis.f0_hz()
+        stems_mask = (analysis.vocal_mask if args.mask_confidence is None
+                      else binary_mask(analysis.vocal_mask, args.mask_confidence))
+
+        def write_all_stems(staging):
+            run_with_bar(write_stems_iter(downmix, stems_mask, staging), description="isolde")
+    else:
+        audio = load_audio(source)
+        if adapting:
+            # Refuse a bad corrections file or --adapt-steps before any output folder is made.
+            _adapt_module().cli_corrections(args, audio.duration_seconds)
+        # Two float32 stems of the input's shape, the CSVs (about 20 bytes a 16 ms frame).
+        outputs.check(needed_bytes=2 * 4 * audio.samples.size
+                      + int(audio.duration_seconds * 2000))
+        if adapting:
+            model, corrections = _adapt_for_cli(args, audio, model, device)
+        job = separate_iter(audio, model, device=device, corrections=corrections,
+                            mask_confidence=args.mask_confidence)
+        result = run_with_bar(job, description="isolde")
+        analysis, beats, sample_rate = result.analysis, result.beats, result.sample_rate
+        frame_times, f0 = result.frame_times, result.f0_hz
+        if corrections is not None:
+            f0 = corrections.apply_to_f0(frame_times, f0)
+
+        def write_all_stems(staging):
+            write_stems(staging, result.vocals, result.accompaniment, sample_rate,
+                        protect=(source,))
     with outputs.staged() as staging:
         try:
-            write_stems(staging, result.vocals, result.accompaniment, result.sample_rate,
-                        protect=(source,))
-            write_f0_csv(staging / "f0.csv", result.frame_times, f0)
-            confidence = (f0_confidence(result.analysis.f0_saliency, result.f0_hz)
-                          if result.analysis.f0_saliency is not None
+            write_all_stems(staging)
+            write_f0_csv(staging / "f0.csv", frame_times, f0)
+            confidence = (f0_confidence(analysis.f0_saliency, analysis.f0_hz())
+                          if analysis.f0_saliency is not None
                           else np.zeros(len(f0), dtype=np.float32))
             if corrections is not None:
-                corrected, _ = corrections.to_frames(result.frame_times)
+                corrected, _ = corrections.to_frames(frame_times)
                 confidence[corrected] = 1.0  # the user said what is there
-            write_confidence_csv(staging / "confidence.csv", result.frame_times, confidence)
-            write_beats_csv(staging / "beats.csv", result.beats)
+            write_confidence_csv(staging / "confidence.csv", frame_times, confidence)
+            write_beats_csv(staging / "beats.csv", beats)
         except IsoldeError as exc:
             raise outputs.staged_error(exc) from None
         interrupted = outputs.commit()
@@ -116,6 +133,21 @@ def _separate(args: argparse.Namespace, output_set) -> int:
               f"written to {outdir}", file=sys.stderr)
         return 130
     return 0
+
+
+def _streamed_analysis(source: Path, model, device, outputs):
+    """Read a long file block by block, check there is room for its results, analyse it."""
+    from .progress import scaled
+    from .separation.stream import analyse_file_iter, read_downmix_iter
+
+    downmix = yield from scaled(read_downmix_iter(source), 0.0, 0.15)
+    # Two float32 stems of the input's shape, the CSVs (about 20 bytes a 16 ms frame).
+    seconds = downmix.n_samples / downmix.sample_rate
+    outputs.check(needed_bytes=2 * 4 * downmix.n_channels * downmix.n_samples
+                  + int(seconds * 2000))
+    analysis, beats = yield from scaled(analyse_file_iter(downmix, model, device=device),
+                                        0.15, 1.0)
+    return downmix, analysis, beats
 
 
 def _adapt_module():

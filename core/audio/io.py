@@ -91,16 +91,16 @@ def load_audio(path: str | os.PathLike) -> Audio:
     :data:`MIN_SECONDS` of audio, NaN or infinite samples.
     """
     path = Path(path)
-    _check_regular_file(path)
+    check_regular_file(path)
     if path.suffix.lower() in decode_av.EXTENSIONS:
         samples, rate, declared = decode_av.decode(path)
         tolerance = int(decode_av.LENGTH_TOLERANCE_SECONDS * rate)
         if declared and samples.shape[1] < declared - tolerance:
-            _refuse_truncated(path, f"only {samples.shape[1]} of its {declared} samples could "
+            refuse_truncated(path, f"only {samples.shape[1]} of its {declared} samples could "
                               "be decoded", samples.shape[1], rate)
         why = truncation_of(path)  # Opus in Ogg declares no length; its last page tells
         if why is not None:
-            _refuse_truncated(path, why, samples.shape[1], rate)
+            refuse_truncated(path, why, samples.shape[1], rate)
     else:
         samples, rate = _read_soundfile(path)
     if samples.size == 0 or samples.shape[1] == 0:
@@ -113,7 +113,7 @@ def load_audio(path: str | os.PathLike) -> Audio:
     return Audio(samples, int(rate), path)
 
 
-def _check_regular_file(path: Path) -> None:
+def check_regular_file(path: Path) -> None:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
@@ -128,7 +128,7 @@ def _check_regular_file(path: Path) -> None:
         raise AudioError(f"Cannot read {path}: permission denied")
 
 
-def _refuse_truncated(path: Path, why: str, decoded: int, rate: int) -> None:
+def refuse_truncated(path: Path, why: str, decoded: int, rate: int) -> None:
     raise AudioError(f"The audio file is truncated ({why}; {decoded / rate:.1f} s are there): "
                      f"{path}")
 
@@ -168,7 +168,7 @@ def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
         raise AudioError(f"Not a readable audio file: {path} ({reason})") from None
     why = truncation_of(path, declared, filled)
     if why is not None:
-        _refuse_truncated(path, why, filled, rate)
+        refuse_truncated(path, why, filled, rate)
     if filled < samples.shape[1]:
         samples = np.ascontiguousarray(samples[:, :filled])
     return samples, rate

@@ -131,7 +131,8 @@ def analyse_iter(model, magnitude: torch.Tensor, *, device: torch.device | str =
                  corrections=None) -> Job[ModelAnalysis]:
     """Run the model over a whole magnitude spectrogram in overlapping chunks.
 
-    magnitude : float tensor, shape (N_BINS, n_frames), on any device
+    magnitude : float tensor, shape (N_BINS, n_frames), on any device, or a
+        :class:`core.audio.spectral.MagnitudeFrames` (computed chunk by chunk: long songs)
     corrections : optional :class:`~core.separation.corrections.Corrections`; each chunk's saliency
         gets the user's corrected F0 imposed before the separation net sees it
         (``corrections.saliency_override``), and its vocal mask is refined by them
@@ -168,8 +169,10 @@ def analyse_iter(model, magnitude: torch.Tensor, *, device: torch.device | str =
             yield Progress("separating", (n + 1) / len(starts))
     analysis = ModelAnalysis(mask, saliency, level_gain=gain)
     if corrections is not None:
+        whole = magnitude[:, 0:n_frames] if isinstance(magnitude, spectral.MagnitudeFrames) \
+            else magnitude
         analysis.vocal_mask = corrections.refine_with_exemplars(
-            mask, magnitude.float().cpu().numpy(), analysis.f0_hz())
+            mask, whole.float().cpu().numpy(), analysis.f0_hz())
     return analysis
 
 
@@ -221,20 +224,33 @@ def apply_mask_range(samples: np.ndarray, sample_rate: int, vocal_mask: np.ndarr
         from model frame ``mask_first_frame`` on that covers these samples' STFT windows
     start : a multiple of the native hop (:func:`native_grid`)
     returns : float32, shape (n_channels, stop - start)
+    """
+    lo, hi = mask_margins(sample_rate, start, stop, samples.shape[1])
+    return apply_mask_piece(samples[:, lo:hi], lo, sample_rate, vocal_mask, start, stop,
+                            mask_first_frame=mask_first_frame)
+
+
+def mask_margins(sample_rate: int, start: int, stop: int, n_samples: int) -> tuple[int, int]:
+    """The samples ``lo:hi`` that :func:`apply_mask_piece` needs for samples ``start:stop``."""
+    n_fft, _hop = native_grid(sample_rate)
+    return max(start - n_fft, 0), min(stop + n_fft, n_samples)  # lo: a multiple of the hop
+
+
+def apply_mask_piece(piece: np.ndarray, lo: int, sample_rate: int, vocal_mask: np.ndarray,
+                     start: int, stop: int, *, mask_first_frame: int = 0) -> np.ndarray:
+    """:func:`apply_mask_range` given only the samples ``lo:hi`` of :func:`mask_margins` (``piece``,
+    shape (n_channels, hi - lo)), e.g. read from a file block by block.
 
     The STFT runs over ``n_fft`` samples of margin on both sides, so every returned sample is
     synthesised from exactly the frames a one-shot STFT of the song would use: no seams.
     """
     n_fft, hop = native_grid(sample_rate)
-    n_samples = samples.shape[1]
-    lo = max(start - n_fft, 0)  # a multiple of hop since start and n_fft are
-    hi = min(stop + n_fft, n_samples)
-    piece = torch.from_numpy(np.ascontiguousarray(samples[:, lo:hi]))
+    piece = torch.from_numpy(np.ascontiguousarray(piece, dtype=np.float32))
     spec = spectral.stft(piece, n_fft=n_fft, hop=hop)  # (C, F, frames)
     frames = lo // hop + np.arange(spec.shape[-1])
     mask = torch.from_numpy(_mask_on_native_grid(vocal_mask, frames, n_fft, hop, sample_rate,
                                                   mask_first_frame))
-    out = spectral.istft(spec * mask, length=hi - lo, n_fft=n_fft, hop=hop).numpy()
+    out = spectral.istft(spec * mask, length=piece.shape[-1], n_fft=n_fft, hop=hop).numpy()
     return out[:, start - lo:stop - lo]
 
 

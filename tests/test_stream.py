@@ -1,0 +1,81 @@
+"""Long files are separated block by block (core.separation.stream), with the same results."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import synth_song, tiny_model
+from core.audio.io import load_audio
+from core.cli import main
+from core.errors import AudioError
+from core.progress import run
+from core.separation import stream
+from core.separation.separate import separate_iter
+
+
+@pytest.fixture
+def song(tmp_path):
+    mixture, _, _ = synth_song(seconds=12.0)
+    path = tmp_path / "song.flac"
+    sf.write(path, mixture.T, 44100, subtype="PCM_24")
+    return path
+
+
+def test_streamed_separation_equals_the_in_memory_one(song, tmp_path):
+    model = tiny_model()
+    expected = run(separate_iter(load_audio(song), model))
+    downmix = run(stream.read_downmix_iter(song))
+    assert (downmix.sample_rate, downmix.n_channels, downmix.n_samples) == (44100, 2, 12 * 44100)
+    analysis, beats = run(stream.analyse_file_iter(downmix, model))
+    np.testing.assert_allclose(analysis.vocal_mask, expected.analysis.vocal_mask, atol=1e-6)
+    np.testing.assert_array_equal(beats.beat_times, expected.beats.beat_times)
+    out = tmp_path / "out"
+    out.mkdir()
+    run(stream.write_stems_iter(downmix, analysis.vocal_mask, out, block_frames=64))  # many blocks
+    vocals, rate = sf.read(out / "vocals.wav", always_2d=True, dtype="float32")
+    accompaniment, _ = sf.read(out / "accompaniment.wav", always_2d=True, dtype="float32")
+    assert rate == 44100 and sf.info(str(out / "vocals.wav")).subtype == "FLOAT"
+    np.testing.assert_allclose(vocals.T, expected.vocals, atol=1e-5)
+    np.testing.assert_allclose(accompaniment.T, expected.accompaniment, atol=1e-5)
+
+
+def test_the_command_streams_long_files_with_the_same_results(song, tmp_path, tiny_model_file,
+                                                               monkeypatch):
+    args = ["separate", str(song), "--model", str(tiny_model_file), "--device", "cpu"]
+    assert not stream.should_stream(song)
+    assert main([*args, "-o", str(tmp_path / "memory")]) == 0
+    monkeypatch.setattr(stream, "STREAM_SECONDS", 5.0)
+    assert stream.should_stream(song)
+    read = []
+    monkeypatch.setattr(stream, "read_downmix_iter",
+                        lambda path, real=stream.read_downmix_iter: read.append(path) or real(path))
+    assert main([*args, "-o", str(tmp_path / "streamed")]) == 0
+    assert read == [song]  # it did take the streaming path
+    for name in ("vocals.wav", "accompaniment.wav"):
+        a, _ = sf.read(tmp_path / "memory" / name, dtype="float32")
+        b, _ = sf.read(tmp_path / "streamed" / name, dtype="float32")
+        np.testing.assert_allclose(b, a, atol=1e-5)
+    for name in ("f0.csv", "confidence.csv", "beats.csv"):
+        assert (tmp_path / "streamed" / name).read_text() == (tmp_path / "memory" / name).read_text()
+
+
+def test_streaming_refuses_bad_files_in_one_line(tmp_path):
+    bad = tmp_path / "nan.wav"
+    samples = np.zeros((44100, 2), dtype=np.float32)
+    samples[30000, 1] = np.nan
+    sf.write(bad, samples, 44100, subtype="FLOAT")
+    with pytest.raises(AudioError, match="NaN"):
+        run(stream.read_downmix_iter(bad))
+    short = tmp_path / "short.wav"
+    sf.write(short, np.zeros((100, 1), dtype=np.float32), 44100)
+    with pytest.raises(AudioError, match="too short"):
+        run(stream.read_downmix_iter(short))
+    cut = tmp_path / "cut.wav"
+    sf.write(cut, np.zeros((44100, 2), dtype=np.float32), 44100, subtype="PCM_16")
+    data = cut.read_bytes()
+    cut.write_bytes(data[:len(data) // 2])  # the header still promises a second
+    with pytest.raises(AudioError, match="truncated"):
+        run(stream.read_downmix_iter(cut))
+    with pytest.raises(AudioError):
+        run(stream.read_downmix_iter(tmp_path))  # a folder

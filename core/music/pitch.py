@@ -88,6 +88,8 @@ N_CANDIDATES = 6
 #: (mean 0.644 / 0.654 / 0.655 / 0.665), 60 MIR-1K validation clips 0.813 / 0.814 / 0.816 /
 #: 0.820; 8 frames cost a produced excerpt's short notes (voicing recall 0.87 -> 0.82).
 MIN_VOICED_FRAMES = 5
+#: Frames whose candidates :func:`contour_bins` picks at a time.
+CANDIDATE_BLOCK_FRAMES = 8192
 
 
 def _refine(saliency: np.ndarray, peak: np.ndarray, radius: int) -> np.ndarray:
@@ -114,14 +116,21 @@ def contour_bins(saliency: np.ndarray, *, jump_cost: float = JUMP_COST_PER_BIN,
     n_bins, n_frames = saliency.shape
     if n_frames == 0:
         return np.zeros(0, dtype=np.int64)
-    padded = np.pad(saliency, ((1, 1), (0, 0)), constant_values=-1.0)
-    local_max = (saliency >= padded[:-2]) & (saliency >= padded[2:])
     k = min(n_candidates, n_bins)
-    score = np.where(local_max, saliency, -1.0)
-    candidates = np.argpartition(-score, k - 1, axis=0)[:k]  # (k, n_frames)
-    values = np.take_along_axis(saliency, candidates, axis=0)
-    emission = np.log(np.maximum(values, 1e-4))
-    emission[np.take_along_axis(score, candidates, axis=0) < 0] = -1e9  # not a local maximum
+    candidates = np.empty((k, n_frames), dtype=np.int64)
+    emission = np.empty((k, n_frames), dtype=np.float32)
+    # In blocks of frames: whole-song temporaries of a 60-minute song's map (an int64 index per
+    # bin and frame, among others) would take over 1 GB.
+    for start in range(0, n_frames, CANDIDATE_BLOCK_FRAMES):
+        block = saliency[:, start:start + CANDIDATE_BLOCK_FRAMES]
+        padded = np.pad(block, ((1, 1), (0, 0)), constant_values=-1.0)
+        local_max = (block >= padded[:-2]) & (block >= padded[2:])
+        score = np.where(local_max, block, -1.0)
+        chosen = np.argpartition(-score, k - 1, axis=0)[:k]  # (k, block frames)
+        values = np.log(np.maximum(np.take_along_axis(block, chosen, axis=0), 1e-4))
+        values[np.take_along_axis(score, chosen, axis=0) < 0] = -1e9  # not a local maximum
+        candidates[:, start:start + block.shape[1]] = chosen
+        emission[:, start:start + block.shape[1]] = values
     total = emission[:, 0].astype(np.float64)
     back = np.zeros((n_frames, k), dtype=np.int64)
     for t in range(1, n_frames):

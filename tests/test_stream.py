@@ -8,7 +8,7 @@ import soundfile as sf
 from conftest import synth_song, tiny_model
 from core.audio.io import load_audio
 from core.cli import main
-from core.errors import AudioError
+from core.errors import AudioError, IsoldeError
 from core.progress import run
 from core.separation import stream
 from core.separation.separate import separate_iter
@@ -79,3 +79,22 @@ def test_streaming_refuses_bad_files_in_one_line(tmp_path):
         run(stream.read_downmix_iter(cut))
     with pytest.raises(AudioError):
         run(stream.read_downmix_iter(tmp_path))  # a folder
+
+
+def test_a_full_disk_while_writing_the_stems_says_so(song, tmp_path, monkeypatch):
+    from core.audio import io
+
+    downmix = run(stream.read_downmix_iter(song))
+    analysis, _ = run(stream.analyse_file_iter(downmix, tiny_model(), with_beats=False))
+
+    def no_room(self, data):
+        raise sf.LibsndfileError(0, "System error.")
+
+    monkeypatch.setattr(sf.SoundFile, "write", no_room)
+    monkeypatch.setattr(io, "_nearly_full", lambda folder: True)
+    with pytest.raises(IsoldeError, match="Disk full") as caught:
+        run(stream.write_stems_iter(downmix, analysis.vocal_mask, tmp_path))
+    assert isinstance(caught.value.__cause__, OSError)
+    monkeypatch.setattr(io, "_nearly_full", lambda folder: False)
+    with pytest.raises(AudioError, match="Cannot write the stems into"):
+        run(stream.write_stems_iter(downmix, analysis.vocal_mask, tmp_path))

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..errors import AudioError
+from ..errors import AudioError, IsoldeError
 from . import decode_av
-from .fileio import atomic_path
+from .fileio import atomic_path, write_error
 from .truncation import truncation_of
 
 #: Extensions Isolde reads and writes, with the soundfile format used to write them.
@@ -245,6 +245,18 @@ def save_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate: int, *
     except sf.LibsndfileError as exc:
         raise AudioError(f"Cannot write {path}: {exc}") from exc
     return path
+
+
+def write_failure(folder: Path, what: str, exc: Exception) -> IsoldeError:
+    """The one-line error for a libsndfile write into ``folder`` that failed: "Disk full" (with
+    an ENOSPC ``OSError`` as its cause) when the folder has no room left, since libsndfile says
+    only "System error." then; otherwise the reason, naming ``what`` was written."""
+    if _nearly_full(folder):
+        full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        error = write_error(folder / what, full)
+        error.__cause__ = full
+        return error
+    return AudioError(f"Cannot write {what} into {folder}: {exc}")
 
 
 #: A write that fails with less free space than this (bytes) failed because the disk is full.

@@ -32,9 +32,9 @@ import numpy as np
 import soundfile as sf
 
 from ..audio import spectral
-from ..audio.io import MIN_SECONDS, check_regular_file, refuse_truncated
+from ..audio.io import MIN_SECONDS, check_regular_file, refuse_truncated, write_failure
 from ..audio.truncation import truncation_of
-from ..errors import AudioError, IsoldeError
+from ..errors import AudioError
 from ..progress import Job, Progress, scaled
 from .separate import ModelAnalysis, analyse_iter, apply_mask_piece, mask_margins, native_grid
 
@@ -158,6 +158,5 @@ def write_stems_iter(downmix: FileDownmix, vocal_mask: np.ndarray, outdir: Path,
                 accompaniment_out.write((piece[:, start - lo:stop - lo] - vocals).T)
                 yield Progress("writing stems", (k + 1) / len(starts))
     except sf.LibsndfileError as exc:
-        raise IsoldeError(f"Cannot write the stems into {outdir}: {exc}") from OSError(
-            28 if "space" in str(exc).lower() else 5, str(exc))
+        raise write_failure(outdir, "the stems", exc)  # its cause says whether the disk is full
     return targets

@@ -67,12 +67,13 @@ def _separate(args: argparse.Namespace, output_set) -> int:
     from .separation.export import write_confidence_csv, write_f0_csv, write_stems
     from .separation.model_files import load_checked_model as load_model
     from .progress import run_with_bar
-    from .separation.separate import binary_mask, pick_device, separate_iter
+    from .separation.separate import (binary_mask, check_mask_confidence, pick_device,
+                                      separate_iter)
     from .separation.stream import should_stream, write_stems_iter
 
     source = Path(args.input)
     if args.mask_confidence is not None:
-        binary_mask(np.zeros((1, 1), np.float32), args.mask_confidence)  # refuse a bad ALPHA now
+        check_mask_confidence(args.mask_confidence)  # before any output folder is made
     outdir = Path(args.outdir) if args.outdir else source.with_name(source.stem + "_isolde")
     outputs = output_set(outdir, RESULT_NAMES, protect=(source,))
     outputs.check()

@@ -8,14 +8,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
-
 from ..audio.io import SUBTYPES, save_audio
 from ..errors import IsoldeError
 from ..music.midi import f0_to_notes, tempo_from_beats, write_midi
 from ..progress import Job, Progress, scaled
 from ..separation.export import check_output_folder, write_f0_csv
-from ..separation.separate import apply_mask_iter, binary_mask
+from ..separation.separate import apply_mask_iter, binary_mask, check_mask_confidence
 
 AUDIO_FORMATS = ("wav", "flac")
 WHAT = ("vocals", "accompaniment", "f0", "midi")
@@ -39,7 +37,7 @@ def export_iter(session, outdir: str | os.PathLike, *, audio_format: str | None 
         them with Deep Karaoke's binary mask (:func:`core.separation.separate.binary_mask`)
     """
     if mask_confidence is not None:
-        binary_mask(np.zeros((1, 1), np.float32), mask_confidence)  # refuse a bad alpha first
+        check_mask_confidence(mask_confidence)
     audio_format = (audio_format or getattr(session.settings, "export_format", "wav")).lower()
     subtype = (subtype or getattr(session.settings, "export_subtype", "pcm24")).lower()
     if audio_format not in AUDIO_FORMATS:

@@ -283,9 +283,14 @@ def binary_mask(vocal_mask: np.ndarray, mask_confidence: float) -> np.ndarray:
     Less bleed of the accompaniment (higher SIR) for more artefacts (lower SAR); see the README
     for the measured trade-off. vocal_mask : (N_BINS, n_frames) in [0, 1]; returns float32.
     """
+    check_mask_confidence(mask_confidence)
+    return (vocal_mask >= mask_confidence).astype(np.float32)
+
+
+def check_mask_confidence(mask_confidence: float) -> None:
+    """Refuse an alpha for :func:`binary_mask` outside (0, 1) (NaN included), in one line."""
     if not 0.0 < float(mask_confidence) < 1.0:
         raise IsoldeError(f"The mask confidence must lie between 0 and 1 (got {mask_confidence})")
-    return (vocal_mask >= mask_confidence).astype(np.float32)
 
 
 def separate_iter(audio: Audio, model, *, device: torch.device | str = "cpu",
@@ -298,7 +303,7 @@ def separate_iter(audio: Audio, model, *, device: torch.device | str = "cpu",
     """
     check_not_silent(audio)
     if mask_confidence is not None:
-        binary_mask(np.zeros((1, 1), np.float32), mask_confidence)  # refuse a bad alpha first
+        check_mask_confidence(mask_confidence)  # before any work
     yield Progress("resampling", 0.0)
     mono16 = model_input(audio)
     magnitude = spectral.model_magnitude(mono16)

@@ -70,20 +70,25 @@ def snap_to_ridge(times: np.ndarray, f0_hz: np.ndarray, picture: np.ndarray, *,
     ridges = harmonic_sum(picture[:, used])
     radius = int(round(semitones * pitch.BINS_PER_SEMITONE))
     top = ridges.shape[0] - 1
-    for i in np.flatnonzero(f0_hz > 0):
-        centre = int(round(float(pitch.hz_to_f0_bin(f0_hz[i]))))
-        lo, hi = max(centre - radius, 1), min(centre + radius, top - 1)
-        if hi < lo:
-            continue
-        values = ridges[lo - 1:hi + 2, column[i]]  # one bin beyond the reach on each side
-        k = 1 + int(np.argmax(values[1:-1]))
-        left, mid, right = values[k - 1], values[k], values[k + 1]
-        if mid <= 0 or left > mid or right > mid:
-            continue  # the strongest bin in reach is a slope, not a ridge
-        lo -= 1
-        bend = left - 2 * mid + right
-        offset = 0.5 * (left - right) / bend if bend < 0 else 0.0
-        out[i] = float(pitch.f0_bin_to_hz(lo + k + offset))
+    voiced = np.flatnonzero(f0_hz > 0)
+    if voiced.size == 0 or top < 2:
+        return out
+    # Every point at once (the pen calls this on every mouse move with the whole stroke so far):
+    # the bins within reach of each point, the strongest of them, and its two neighbours.
+    centre = np.rint(pitch.hz_to_f0_bin(f0_hz[voiced])).astype(np.int64)
+    bins = centre[:, None] + np.arange(-radius, radius + 1)[None, :]
+    inside = (bins >= 1) & (bins <= top - 1)
+    col = column[voiced]
+    values = np.where(inside, ridges[np.clip(bins, 1, top - 1), col[:, None]], -np.inf)
+    k = values.argmax(axis=1)
+    best = bins[np.arange(len(voiced)), k]
+    ok = inside[np.arange(len(voiced)), k]
+    best_safe = np.clip(best, 1, top - 1)
+    left, mid, right = (ridges[best_safe + d, col] for d in (-1, 0, 1))
+    ok &= (mid > 0) & (left <= mid) & (right <= mid)  # a ridge, not a slope
+    bend = left - 2 * mid + right
+    offset = np.where(bend < 0, 0.5 * (left - right) / np.where(bend < 0, bend, 1.0), 0.0)
+    out[voiced[ok]] = pitch.f0_bin_to_hz(best[ok] + offset[ok])
     return out
 
 

@@ -23,7 +23,8 @@ def open_source(spec: str):
     """``KIND:ARG`` -> (train Dataset or None, validation Dataset or None).
 
     ``produced:PATH`` (:mod:`core.training.data.produced`) is a validation set only: its train part
-    is None.
+    is None. ``pairs:PATH`` (:mod:`core.training.data.pairs`, songs with their instrumental
+    versions) is a training set only: its validation part is None.
     """
     kind, _, arg = spec.partition(":")
     kind = kind.lower()
@@ -44,11 +45,15 @@ def open_source(spec: str):
         n = _count(spec, arg, 100)
         from .data.songs.rendered import RenderedSongs
         return RenderedSongs(n, seed=1), None
+    if kind == "pairs":
+        from .data.pairs import InstrumentalPairs
+        return InstrumentalPairs(arg), None
     if kind in ("produced", "pro"):
         from .data.produced import ProducedExcerpts
         return None, ProducedExcerpts(arg)
     raise IsoldeError(f"Unknown data source {spec!r}: use mir1k:PATH, musdb:PATH, medleydb:PATH, "
-                      "produced:PATH (validation only), synthetic:N or rendered:N")
+                      "pairs:PATH (songs with their instrumentals), produced:PATH (validation "
+                      "only), synthetic:N or rendered:N")
 
 
 def _count(spec: str, text: str, default: int) -> int:

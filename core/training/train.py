@@ -431,7 +431,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=None, help="JSON file with TrainConfig fields")
     parser.add_argument("--source", action="append", dest="sources", default=None,
                         help="data source KIND:ARG (repeatable): mir1k:PATH, musdb:PATH, "
-                             "medleydb:PATH, synthetic:N")
+                             "medleydb:PATH, pairs:PATH (songs with their instrumentals), "
+                             "synthetic:N")
     parser.add_argument("--out", default=None, help=f"run folder (default {defaults.out})")
     for name, value in asdict(defaults).items():
         if name in ("sources", "out"):

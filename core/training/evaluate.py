@@ -11,6 +11,8 @@ every voiced reference frame and the voicing decision is scored by the voicing m
 overall accuracy. ``raw_pitch_voiced`` is the stricter figure that counts a frame only when the
 model also called it voiced (what the editor shows). ``confidence_auc`` says how well the per-frame
 confidence (:mod:`core.separation.confidence`) finds the F0's wrong frames.
+
+``--baseline NAME`` scores a classic method of :mod:`.baselines` on the same clips instead.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from ..music.pitch import interpolate_f0
 from ..progress import Job, Progress, run, run_with_bar
 from ..separation.confidence import error_auc, f0_confidence, wrong_frames
 from ..separation.separate import pick_device, separate_iter
+from .baselines import BASELINES
 from .metrics import MELODY_KEYS, bss_sdr, melody_metrics, si_sdr, snr_sdr
 
 COLUMNS = ("sdr", "si_sdr", *MELODY_KEYS, "raw_pitch_voiced", "confidence_auc")
@@ -65,14 +68,36 @@ def confidence_auc(track, result) -> float:
     return error_auc(confidence[inside], wrong[inside])
 
 
+def score_baseline(name: str, track, *, fast: bool = False) -> dict[str, float]:
+    """Score one classic method of :mod:`.baselines` on a track, as :func:`score_track` scores a
+    model (melody metrics only for a method that finds an F0)."""
+    from .baselines import separate_baseline
+
+    result = separate_baseline(name, track.mixture, track.sample_rate, vocals=track.vocals,
+                               f0_times=track.f0_times, f0_hz=track.f0_hz)
+    if fast:
+        sdr = snr_sdr(track.vocals, result.vocals)
+    else:
+        sdr = bss_sdr(track.vocals, track.accompaniment, result.vocals, result.accompaniment)
+    row = {"sdr": sdr, "si_sdr": si_sdr(track.vocals, result.vocals)}
+    if result.f0_hz is not None:
+        row.update(melody_metrics(track.f0_times, track.f0_hz, result.f0_times, result.f0_hz))
+    return row
+
+
 def evaluate_iter(model, dataset, *, device="cpu", fast: bool = False,
-                  limit: int | None = None) -> Job[list[dict]]:
-    """Score every clip of ``dataset`` (or the first ``limit``); returns one row per clip."""
+                  limit: int | None = None, baseline: str | None = None) -> Job[list[dict]]:
+    """Score every clip of ``dataset`` (or the first ``limit``) with ``model``, or with the
+    classic method ``baseline`` (:data:`.baselines.BASELINES`) instead; one row per clip."""
     n = len(dataset) if limit is None else min(limit, len(dataset))
     rows = []
     for i in range(n):
         track = dataset.load(i)
-        rows.append({"clip": track.name, **score_track(model, track, device=device, fast=fast)})
+        if baseline is not None:
+            scores = score_baseline(baseline, track, fast=fast)
+        else:
+            scores = score_track(model, track, device=device, fast=fast)
+        rows.append({"clip": track.name, **scores})
         yield Progress("evaluating", (i + 1) / n, track.name)
     return rows
 
@@ -113,6 +138,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="KIND:ARG as for 'isolde train' (mir1k:PATH, produced:PATH, musdb:PATH, ...)")
     parser.add_argument("--split", choices=["validation", "train"], default="validation")
     parser.add_argument("--model", default=None, help="model file (default: the shipped model)")
+    parser.add_argument("--baseline", default=None, choices=BASELINES,
+                        help="score a classic method instead of a model: repet-sim (REPET-SIM), "
+                             "sf-nmf (source-filter NMF on its own melody), sf-nmf-f0 (the same "
+                             "given the reference F0, as a complete correction), "
+                             "ideal-ratio-mask (the oracle mask from the true stems)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--limit", type=int, default=None, help="score only the first N clips")
     parser.add_argument("--fast", action="store_true",
@@ -129,10 +159,13 @@ def command(args: argparse.Namespace) -> int:
     dataset = valid_set if args.split == "validation" else train_set
     if dataset is None or len(dataset) == 0:
         raise IsoldeError(f"{args.dataset} has no {args.split} split")
+    if args.baseline and args.model:
+        raise IsoldeError("--baseline and --model exclude each other: score one or the other")
     device = pick_device(args.device)
-    model = load_model(args.model, device=device)
+    model = None if args.baseline else load_model(args.model, device=device)
     rows = run_with_bar(evaluate_iter(model, dataset, device=device, fast=args.fast,
-                                      limit=args.limit), description="evaluate")
+                                      limit=args.limit, baseline=args.baseline),
+                        description="evaluate")
     print(format_table(rows))
     write_csv(Path(args.csv), rows)
     print(f"Per-clip scores: {args.csv}", file=sys.stderr)

@@ -183,3 +183,45 @@ def test_a_pickle_as_starting_weights_is_refused_without_loading_it(tmp_path, ca
     assert code == 2 and "not an Isolde training checkpoint" in err
     assert "weights_only" not in err and not marker.exists()
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("architecture", ["svs_only", "svs_to_f0"])
+def test_another_configuration_starts_from_the_shared_sub_networks(tmp_path, architecture):
+    """`--init-from` an f0_to_svs model file: the separation net (its first layer reading the
+    magnitude channel only) and, for svs_to_f0, the F0 net start from its weights."""
+    from dataclasses import replace
+
+    from core.separation.models import JointModel
+    from core.separation.models.store import save_model
+    from core.training.train import _initial_weights
+    from tests.conftest import tiny_model
+
+    source = tiny_model()
+    model_file = save_model(source, tmp_path / "f0_to_svs.safetensors")
+    config = replace(source.config, architecture=architecture)
+    model = JointModel(config)
+    model.load_state_dict(_initial_weights(str(model_file), config))
+    first = "svs_net.encoders.0.0.weight"
+    saved = source.state_dict()
+    loaded = model.state_dict()
+    assert torch.allclose(loaded[first], saved[first][:, :1].to(loaded[first].dtype), atol=1e-3)
+    assert loaded[first].shape[1] == 1 and saved[first].shape[1] == 2
+    shared = [k for k in loaded if k != first]
+    assert all(torch.allclose(loaded[k].float(), saved[k].float(), atol=1e-3) for k in shared)
+    if architecture == "svs_to_f0":
+        assert any(k.startswith("f0_net.") for k in shared)
+
+
+def test_init_from_a_network_of_other_widths_is_refused(tmp_path):
+    from dataclasses import replace
+
+    from core.errors import IsoldeError
+    from core.separation.models.store import save_model
+    from core.training.train import _initial_weights
+    from tests.conftest import tiny_model
+
+    source = tiny_model()
+    model_file = save_model(source, tmp_path / "m.safetensors")
+    wider = replace(source.config, architecture="svs_only", svs_channels=source.config.svs_channels * 2)
+    with pytest.raises(IsoldeError, match="differs"):
+        _initial_weights(str(model_file), wider)

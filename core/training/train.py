@@ -361,12 +361,39 @@ def _initial_weights(path: str, model_config: ModelConfig) -> dict:
                               "checkpoint")
     else:
         state = load_model(source).state_dict()
+    target = JointModel(model_config).state_dict()
     try:
         JointModel(model_config).load_state_dict(state)
+        return state
     except RuntimeError:
+        transferred = transfer_weights(state, target)
+    if not transferred:
         raise IsoldeError(f"Cannot start training from {path}: its network differs from this "
                           "run's configuration") from None
-    return state
+    return target
+
+
+def transfer_weights(source: dict, target: dict) -> bool:
+    """Copy into ``target`` (a state dict, changed in place) what ``source`` has for it: a run of
+    another configuration (``svs_only`` or ``svs_to_f0`` from the ``f0_to_svs`` model) starts
+    from the sub-networks they share.
+
+    A tensor is copied when its name and shape match. The separation net's first convolution of
+    ``f0_to_svs`` reads two channels (magnitude, F0 rendering); the other configurations read
+    the magnitude alone, so they get its first input channel. Returns False (``target`` then
+    half-filled: discard it) unless every tensor of ``target`` was found."""
+    first = "svs_net.encoders.0.0.weight"
+    copied = 0
+    for name, tensor in target.items():
+        weights = source.get(name)
+        if weights is None:
+            continue
+        if name == first and weights.shape[1] != tensor.shape[1] and weights.shape[0] == tensor.shape[0]:
+            weights = weights[:, : tensor.shape[1]]
+        if weights.shape == tensor.shape:
+            tensor.copy_(weights)
+            copied += 1
+    return copied == len(target)
 
 
 def _append_log(path: Path, row: dict) -> None:

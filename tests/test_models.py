@@ -89,3 +89,83 @@ def test_bad_cards(tmp_path, card_text):
 def test_missing_model(tmp_path):
     with pytest.raises(ModelError, match="No such model"):
         load_model(tmp_path / "none.safetensors")
+
+
+def _with_activity(architecture="f0_to_svs"):
+    from core.separation.models import JointModel, ModelConfig
+    from tests.conftest import TINY
+
+    torch.manual_seed(0)
+    return JointModel(ModelConfig(architecture=architecture, voice_activity=True, **TINY)).eval()
+
+
+@pytest.mark.parametrize("architecture", ["f0_to_svs", "svs_to_f0"])
+def test_voice_activity_head_scales_the_saliency(architecture):
+    model = _with_activity(architecture)
+    magnitude = torch.rand(1, spectral.N_BINS, 128) * 10
+    with torch.no_grad():
+        out = model(magnitude)
+        model.activity_head.conv.bias.fill_(-4.0)  # now it hears no voice anywhere
+        silent = model(magnitude)
+    assert out.voice_activity.shape == (1, 128)
+    # A new head says "voice" everywhere, so the model sounds like the weights it started from.
+    assert float(out.voice_activity.min()) > 0.95
+    assert float(silent.f0_saliency.max()) < 0.02 < float(out.f0_saliency.max())
+
+
+def test_voice_activity_needs_an_f0_net():
+    from core.separation.models import ModelConfig
+
+    with pytest.raises(ValueError, match="svs_only"):
+        ModelConfig.from_dict({"architecture": "svs_only", "voice_activity": True})
+
+
+def test_voice_activity_head_survives_a_model_file(tmp_path):
+    model = _with_activity()
+    with torch.no_grad():
+        model.activity_head.conv.bias.fill_(1.5)
+    loaded = load_model(save_model(model, tmp_path / "vad.safetensors", half=False))
+    assert loaded.config.voice_activity
+    magnitude = torch.rand(1, spectral.N_BINS, 64)
+    with torch.no_grad():
+        np.testing.assert_allclose(loaded(magnitude).voice_activity, model(magnitude).voice_activity)
+
+
+def test_vad_loss_teaches_the_head_the_reference_voicing():
+    """A few steps of the loss on one crop: the head's activity falls where the reference is
+    unvoiced and stays up where it is voiced."""
+    from core.training.train import losses
+
+    model = _with_activity().train()
+    torch.manual_seed(1)
+    t = torch.arange(127 * 256) / spectral.MODEL_SAMPLE_RATE
+    vocals = sum(torch.sin(2 * np.pi * 220.0 * h * t) / h for h in range(1, 6)) * (t < 1.0)
+    vocals = vocals.repeat(2, 1) * 0.3
+    mixture = vocals + torch.randn(2, len(t)) * 0.02
+    f0 = torch.zeros(2, 128)
+    f0[:, :64] = 220.0
+    optimizer = torch.optim.Adam(model.activity_head.parameters(), lr=0.1)
+    first = None
+    for _ in range(60):
+        parts = losses(model, mixture, vocals, f0, 1.0, vad_weight=1.0)
+        first = float(parts["vad"]) if first is None else first
+        optimizer.zero_grad()
+        parts["vad"].backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        activity = model(spectral.model_magnitude(mixture)).voice_activity
+    assert float(parts["vad"]) < 0.5 * first
+    assert float(activity[:, 8:56].mean()) > float(activity[:, 72:120].mean()) + 0.3
+
+
+def test_a_card_with_a_bad_voice_activity_switch_is_refused(tmp_path):
+    from core.separation.model_files import load_checked_model
+
+    path = save_model(tiny_model(), tmp_path / "m.safetensors")
+    card_file = path.with_suffix(".json")
+    card = json.loads(card_file.read_text())
+    card["config"]["voice_activity"] = "yes"
+    card_file.write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="true or false"):
+        load_checked_model(path)

@@ -60,8 +60,9 @@ def check_card(path: Path) -> dict:
             if _plain_number(v) and not abs(v) <= MAX_CONFIG_NUMBER:
                 raise ModelError(f"Model card describes an implausibly large network "
                                  f"({key} = {v}): {card_file}")
-            if not (_plain_number(v) or isinstance(v, str)):
-                raise ModelError(f"Model card's {key} is not a number or a name: {card_file}")
+            if not (_plain_number(v) or isinstance(v, (str, bool))):
+                raise ModelError(f"Model card's {key} is not a number, a switch or a name: "
+                                 f"{card_file}")
     sha = card.get("sha256")
     if not isinstance(sha, str) or len(sha) != 64:
         raise ModelError(f"Model card gives no SHA-256 of its weights: {card_file}")

@@ -57,6 +57,7 @@ class TrainConfig:
     final_learning_rate: float = 1e-4
     f0_weight: float = 1.0
     voicing_weight: float = 0.0
+    vad_weight: float = 0.0
     init_from: str = ""
     remix_probability: float = 0.5
     silence_probability: float = 0.05
@@ -78,7 +79,8 @@ class TrainConfig:
     def model_config(self) -> ModelConfig:
         return ModelConfig(architecture=self.architecture, svs_channels=self.svs_channels,
                            svs_max_channels=self.svs_max_channels, f0_channels=self.f0_channels,
-                           f0_max_channels=self.f0_max_channels)
+                           f0_max_channels=self.f0_max_channels,
+                           voice_activity=self.vad_weight > 0)
 
 
 def f0_targets(f0_hz: torch.Tensor) -> torch.Tensor:
@@ -88,7 +90,7 @@ def f0_targets(f0_hz: torch.Tensor) -> torch.Tensor:
 
 def losses(model: JointModel, mixture: torch.Tensor, vocals: torch.Tensor,
            f0_hz: torch.Tensor, f0_weight: float,
-           voicing_weight: float = 0.0) -> dict[str, torch.Tensor]:
+           voicing_weight: float = 0.0, vad_weight: float = 0.0) -> dict[str, torch.Tensor]:
     """Separation loss: L1 between masked mixture and vocal magnitudes, both divided by the
     mixture's mean magnitude; F0 loss: binary cross-entropy against the blurred target.
 
@@ -103,7 +105,13 @@ def losses(model: JointModel, mixture: torch.Tensor, vocals: torch.Tensor,
     vocal SDR of the professional MUSDB18 excerpt fell from 10.2-10.4 to 7.1-8.9 dB: the
     separation net hears the saliency, and on material unlike MIR-1K the calibrated F0 net is
     less sure, so the mask shrinks. With synthetic songs in the mix the excerpt held (10.1 dB)
-    but the false alarms came back. See the model card."""
+    but the false alarms came back. See the model card.
+
+    Voice-activity loss (``vad_weight``, a model with the head of
+    :class:`core.separation.models.joint.ActivityHead`): binary cross-entropy of the head's
+    per-frame voice probability against the reference's voicing. Stoller et al. (2018) write the
+    multi-task loss as ``a * separation + (1 - a) * CE``; that is this sum with
+    ``vad_weight = (1 - a) / a``, up to the learning rate."""
     mix_mag = spectral.model_magnitude(mixture)
     voc_mag = spectral.model_magnitude(vocals)
     output = model(mix_mag)
@@ -124,6 +132,11 @@ def losses(model: JointModel, mixture: torch.Tensor, vocals: torch.Tensor,
             voicing = F.binary_cross_entropy_with_logits(margin, voiced)
             result["voicing"] = voicing
             total = total + voicing_weight * voicing
+    if vad_weight > 0 and output.voice_activity is not None:
+        voiced = (f0_hz > 0).float().to(output.voice_activity.device)
+        vad = F.binary_cross_entropy(output.voice_activity.clamp(1e-6, 1 - 1e-6), voiced)
+        result["vad"] = vad
+        total = total + vad_weight * vad
     result["total"] = total
     return result
 
@@ -267,7 +280,7 @@ def train_iter(config: TrainConfig) -> Job[Path]:
             group["lr"] = learning_rate(config, step)
         mixture, vocals, f0 = sampler.batch()
         parts = losses(trainable, mixture.to(device), vocals.to(device), f0, config.f0_weight,
-                       config.voicing_weight)
+                       config.voicing_weight, config.vad_weight)
         optimizer.zero_grad(set_to_none=True)
         parts["total"].backward()
         optimizer.step()
@@ -380,8 +393,9 @@ def transfer_weights(source: dict, target: dict) -> bool:
 
     A tensor is copied when its name and shape match. The separation net's first convolution of
     ``f0_to_svs`` reads two channels (magnitude, F0 rendering); the other configurations read
-    the magnitude alone, so they get its first input channel. Returns False (``target`` then
-    half-filled: discard it) unless every tensor of ``target`` was found."""
+    the magnitude alone, so they get its first input channel. A voice-activity head the source
+    lacks keeps its initial values (it starts out saying "voice" everywhere). Returns False
+    (``target`` then half-filled: discard it) unless every other tensor of ``target`` was found."""
     first = "svs_net.encoders.0.0.weight"
     copied = 0
     for name, tensor in target.items():
@@ -393,7 +407,8 @@ def transfer_weights(source: dict, target: dict) -> bool:
         if weights.shape == tensor.shape:
             tensor.copy_(weights)
             copied += 1
-    return copied == len(target)
+    new_heads = sum(name.startswith("activity_head.") and name not in source for name in target)
+    return copied + new_heads == len(target)
 
 
 def _append_log(path: Path, row: dict) -> None:
@@ -423,7 +438,7 @@ def _plot(log_file: Path, png: Path) -> None:
         return
     steps = [int(r["step"]) for r in rows]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    for key in ("loss_total", "loss_svs", "loss_f0", "loss_voicing"):
+    for key in ("loss_total", "loss_svs", "loss_f0", "loss_voicing", "loss_vad"):
         if key in rows[0]:
             axes[0].plot(steps, [float(r[key] or "nan") for r in rows], label=key)
     axes[0].set_yscale("log")
@@ -459,14 +474,54 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", action="append", dest="sources", default=None,
                         help="data source KIND:ARG (repeatable): mir1k:PATH, musdb:PATH, "
                              "medleydb:PATH, pairs:PATH (songs with their instrumentals), "
-                             "synthetic:N")
+                             "synthetic:N, rendered:N (FluidSynth accompaniments), "
+                             "produced:PATH (validation only)")
     parser.add_argument("--out", default=None, help=f"run folder (default {defaults.out})")
     for name, value in asdict(defaults).items():
         if name in ("sources", "out"):
             continue
         parser.add_argument("--" + name.replace("_", "-"),
                             type=_parse_bool if isinstance(value, bool) else type(value),
-                            default=None, dest=name)
+                            default=None, dest=name,
+                            help=f"{OPTION_HELP.get(name, '')} (default {value})".lstrip())
+
+
+#: ``isolde train --help`` for each :class:`TrainConfig` field.
+OPTION_HELP = {
+    "architecture": "f0_to_svs, svs_to_f0 or svs_only (see core/separation/models/joint.py)",
+    "svs_channels": "channels of the separation U-Net's first layer",
+    "svs_max_channels": "most channels of any separation U-Net layer",
+    "f0_channels": "channels of the F0 U-Net's first layer",
+    "f0_max_channels": "most channels of any F0 U-Net layer",
+    "steps": "optimizer steps in all (a resumed run goes on to this)",
+    "batch_size": "crops per step",
+    "crop_frames": "crop length in 16 ms frames",
+    "learning_rate": "Adam's first learning rate",
+    "final_learning_rate": "learning rate at the last step (cosine decay)",
+    "f0_weight": "weight of the F0 saliency loss",
+    "voicing_weight": "weight of the logistic loss on each frame's peak saliency against 0.1",
+    "vad_weight": "weight of the voice-activity loss; above 0 the model gets a voice-activity "
+                  "head (multi-task separation with vocal activity detection)",
+    "init_from": "start from this model file or run checkpoint.pt (another architecture's "
+                 "shared sub-networks too)",
+    "remix_probability": "share of crops whose voice and accompaniment come from different clips",
+    "silence_probability": "share of crops with a silent voice",
+    "vocal_gain_min_db": "lowest random voice gain (dB)",
+    "vocal_gain_max_db": "highest random voice gain (dB)",
+    "normalize_level": "bring every crop to the reference level, as separation does (true/false)",
+    "level_jitter_db": "random level around the reference (+- dB)",
+    "vocal_chain_probability": "share of voices through a random produced vocal chain",
+    "accompaniment_bus_probability": "share of accompaniments through a random bus chain",
+    "pitch_shift_probability": "share of voices transposed (F0 label shifted to match)",
+    "max_pitch_shift": "largest transposition (semitones)",
+    "accompaniment_only_share": "share of crops over the accompaniment of a song without a "
+                                "voice (when a source has such songs)",
+    "validate_every": "steps between validations (which keep best.safetensors)",
+    "checkpoint_every": "steps between resumable checkpoints",
+    "validation_clips": "clips per validation source",
+    "seed": "random seed of crops and initial weights",
+    "device": "auto, cpu or cuda",
+}
 
 
 def _parse_bool(text: str) -> bool:

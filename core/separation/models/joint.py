@@ -7,6 +7,11 @@ Three configurations of the same parts:
   correction of it) steers the vocal mask.
 - ``"svs_to_f0"``: the separation U-Net runs first; the F0 U-Net reads the separated voice.
 - ``"svs_only"``: the separation U-Net alone (Jansson et al. 2017); no F0.
+
+With ``voice_activity`` the F0 U-Net also has a voice-activity head (the multi-task separation
+with vocal activity detection of Stoller et al. 2018, here on the branch that decides voicing):
+the probability that a frame holds voice, which scales that frame's saliency, so that every user
+of the saliency (the trajectory's 0.1 threshold, the F0 -> SVS connection) hears the decision.
 """
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ class ModelConfig:
     f0_channels: int = 16
     f0_max_channels: int = 128
     harmonics: tuple = field(default=(0.5, 1, 2, 3, 4, 5))
+    voice_activity: bool = False
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -47,17 +53,46 @@ class ModelConfig:
         if "harmonics" in known:
             known["harmonics"] = tuple(float(h) for h in known["harmonics"])
         config = cls(**known)
-        if config.architecture not in ARCHITECTURES:
-            raise ValueError(f"unknown architecture {config.architecture!r}")
+        config.check()
         return config
+
+    def check(self) -> None:
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"unknown architecture {self.architecture!r}")
+        if not isinstance(self.voice_activity, bool):
+            raise ValueError("voice_activity must be true or false")
+        if self.voice_activity and self.architecture == "svs_only":
+            raise ValueError("the voice-activity head sits on the F0 net: svs_only has none")
 
 
 @dataclass
 class ModelOutput:
-    """vocal_mask: (batch, N_BINS, n_frames) in [0, 1]; f0_saliency: (batch, N_F0_BINS, n_frames) or None."""
+    """vocal_mask: (batch, N_BINS, n_frames) in [0, 1]; f0_saliency: (batch, N_F0_BINS, n_frames)
+    or None; voice_activity: (batch, n_frames) in [0, 1], or None without the head."""
 
     vocal_mask: torch.Tensor
     f0_saliency: torch.Tensor | None
+    voice_activity: torch.Tensor | None = None
+
+
+#: The voice-activity head starts out saying "voice" everywhere (sigmoid(4) = 0.98), so that a
+#: model given the head keeps the behaviour of the weights it starts from.
+ACTIVITY_INITIAL_BIAS = 4.0
+
+
+class ActivityHead(nn.Module):
+    """(batch, channels, n_freq', n_frames / 2) U-Net features -> (batch, n_frames) in [0, 1]:
+    the mean over frequency, a 5-frame 1-D convolution, each value repeated for its two frames."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv = nn.Conv1d(channels, 1, 5, padding=2)
+        nn.init.zeros_(self.conv.weight)
+        nn.init.constant_(self.conv.bias, ACTIVITY_INITIAL_BIAS)
+
+    def forward(self, features: torch.Tensor, n_frames: int) -> torch.Tensor:
+        logits = self.conv(features.mean(dim=2))[:, 0]
+        return torch.sigmoid(logits.repeat_interleave(2, dim=-1)[:, :n_frames])
 
 
 class JointModel(nn.Module):
@@ -70,8 +105,7 @@ class JointModel(nn.Module):
     def __init__(self, config: ModelConfig | None = None):
         super().__init__()
         self.config = config = config or ModelConfig()
-        if config.architecture not in ARCHITECTURES:
-            raise ValueError(f"unknown architecture {config.architecture!r}")
+        config.check()
         self.svs_input = LogMagnitude(spectral.N_BINS)
         svs_in = 2 if config.architecture == "f0_to_svs" else 1
         self.svs_net = UNet(svs_in, 1, depth=config.svs_depth, base_channels=config.svs_channels,
@@ -84,6 +118,8 @@ class JointModel(nn.Module):
                                base_channels=config.f0_channels,
                                max_channels=config.f0_max_channels, dropout=0.0)
             self.comb = HarmonicComb()
+            if config.voice_activity:
+                self.activity_head = ActivityHead(self.f0_net.feature_channels)
 
     @property
     def frame_multiple(self) -> int:
@@ -94,8 +130,18 @@ class JointModel(nn.Module):
 
     def estimate_f0(self, magnitude: torch.Tensor) -> torch.Tensor:
         """(batch, N_BINS, n_frames) magnitude -> (batch, N_F0_BINS, n_frames) saliency in [0, 1]."""
+        return self.estimate_f0_and_activity(magnitude)[0]
+
+    def estimate_f0_and_activity(self, magnitude: torch.Tensor
+                                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(saliency (batch, N_F0_BINS, n_frames), voice activity (batch, n_frames) or None);
+        with the head, the saliency is already scaled by the activity."""
         stacked = self.harmonic_stack(self.f0_input(magnitude))
-        return self.f0_net(stacked)[:, 0]
+        if not self.config.voice_activity:
+            return self.f0_net(stacked)[:, 0], None
+        saliency, features = self.f0_net(stacked, with_features=True)
+        activity = self.activity_head(features, magnitude.shape[-1])
+        return saliency[:, 0] * activity[:, None, :], activity
 
     def estimate_mask(self, magnitude: torch.Tensor,
                       f0_saliency: torch.Tensor | None = None) -> torch.Tensor:
@@ -110,11 +156,11 @@ class JointModel(nn.Module):
     def forward(self, magnitude: torch.Tensor) -> ModelOutput:
         arch = self.config.architecture
         if arch == "f0_to_svs":
-            saliency = self.estimate_f0(magnitude)
-            return ModelOutput(self.estimate_mask(magnitude, saliency), saliency)
+            saliency, activity = self.estimate_f0_and_activity(magnitude)
+            return ModelOutput(self.estimate_mask(magnitude, saliency), saliency, activity)
         mask = self.estimate_mask(magnitude)
         if arch == "svs_to_f0":
-            return ModelOutput(mask, self.estimate_f0(mask * magnitude))
+            return ModelOutput(mask, *self.estimate_f0_and_activity(mask * magnitude))
         return ModelOutput(mask, None)
 
 

@@ -46,7 +46,14 @@ class UNet(nn.Module):
         """Input sizes must be multiples of this."""
         return 2 ** self.depth
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    @property
+    def feature_channels(self) -> int:
+        """Channels of the features :meth:`forward` returns with ``with_features``."""
+        return self.decoders[-1][0].in_channels
+
+    def forward(self, x: torch.Tensor, *, with_features: bool = False):
+        """The sigmoid map; with ``with_features`` also the input of the last decoder layer,
+        (batch, feature_channels, n_freq / 2, n_frames / 2): what a second head can read."""
         skips = []
         for encoder in self.encoders:
             x = encoder(x)
@@ -55,5 +62,8 @@ class UNet(nn.Module):
         for n, decoder in enumerate(self.decoders):
             if n > 0:
                 y = torch.cat([y, skips.pop()], dim=1)
+            features = y
             y = decoder(y)
+        if with_features:
+            return torch.sigmoid(y), features
         return torch.sigmoid(y)

@@ -91,3 +91,8 @@ def test_baseline_and_model_exclude_each_other(tmp_path, capsys):
     assert code != 0
     assert "exclude each other" in capsys.readouterr().err
 
+
+
+def test_a_silent_estimate_scores_nan_instead_of_stopping_the_evaluation(song):
+    silent = np.zeros_like(song.mixture)
+    assert np.isnan(bss_sdr(song.vocals, song.accompaniment, silent, song.mixture))

@@ -45,9 +45,12 @@ N_ACCOMPANIMENT_COMPONENTS = 40
 ITERATIONS = 60
 #: In the constrained pass, F0 bins within this many of the melody (20 cents each) stay open.
 MELODY_HALF_WIDTH_BINS = 2
-#: Voicing of ``sf-nmf``'s own melody: a frame is voiced when its voice part holds at least this
-#: share of the frame's modelled magnitude.
-VOICED_SHARE = 0.25
+#: Voicing of ``sf-nmf``'s own melody: a frame is voiced when the share of its magnitude that
+#: the voice part holds reaches this fraction of the clip's 90th percentile of that share. On 4
+#: MIR-1K and 4 produced validation clips 0.3 classed 68 % of the frames right (0.2: 70 %, at
+#: the price of calling nearly everything voiced; 0.5: 61 %); a fixed share of 0.25 called most
+#: frames of dense produced mixes unvoiced (voicing recall 0.10).
+VOICED_SHARE_OF_P90 = 0.3
 _EPS = 1e-9
 
 
@@ -136,7 +139,8 @@ def source_filter_nmf(magnitude: np.ndarray, bin_hz: np.ndarray, *,
                       melody_hz: np.ndarray | None = None,
                       iterations: int = ITERATIONS, seed: int = 0
                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Vocal mask (n_bins, n_frames) and melody (n_frames,) Hz by source-filter NMF.
+    """Vocal mask (n_bins, n_frames) and melody (n_frames,) Hz by source-filter NMF (a found
+    melody gives its unvoiced frames' pitch guesses as negative frequencies).
 
     magnitude : (n_bins, n_frames) mixture magnitude; bin_hz : (n_bins,) Hz.
     melody_hz : None: find the melody (:func:`harmonic_salience`, contour decoding); else the
@@ -152,7 +156,10 @@ def source_filter_nmf(magnitude: np.ndarray, bin_hz: np.ndarray, *,
         allowed = _band_around(melody_hz)
         _, (voice, model) = _fit(magnitude, source_atoms, filter_atoms, allowed, iterations, rng)
         share = voice.sum(axis=0) / np.maximum(model.sum(axis=0), _EPS)
-        melody_hz = np.where(share >= VOICED_SHARE, melody_hz, 0.0)
+        voiced = share >= VOICED_SHARE_OF_P90 * np.percentile(share, 90)
+        # Unvoiced frames keep their pitch guess as a negative frequency (mir_eval's convention,
+        # as Isolde's own evaluation does), so raw pitch accuracy measures the pitch alone.
+        melody_hz = np.where(voiced, melody_hz, -melody_hz)
     else:
         allowed = _band_around(np.asarray(melody_hz, dtype=np.float64))
         _, (voice, model) = _fit(magnitude, source_atoms, filter_atoms, allowed, iterations, rng)

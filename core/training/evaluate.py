@@ -82,6 +82,9 @@ def score_baseline(name: str, track, *, fast: bool = False) -> dict[str, float]:
     row = {"sdr": sdr, "si_sdr": si_sdr(track.vocals, result.vocals)}
     if result.f0_hz is not None:
         row.update(melody_metrics(track.f0_times, track.f0_hz, result.f0_times, result.f0_hz))
+        shown = melody_metrics(track.f0_times, track.f0_hz, result.f0_times,
+                               np.maximum(result.f0_hz, 0.0))
+        row["raw_pitch_voiced"] = shown["raw_pitch_accuracy"]
     return row
 
 

@@ -28,7 +28,8 @@ def bss_sdr(vocals: np.ndarray, accompaniment: np.ndarray, est_vocals: np.ndarra
     """Vocal SDR by BSS Eval v3 (mir_eval, 512-tap distortion filters), in dB.
 
     All inputs mono, shape (n_samples,). Both sources are passed, as in the usual two-source
-    evaluation; the vocal's SDR is returned.
+    evaluation; the vocal's SDR is returned. NaN when an estimate is silent (e.g. nothing voiced
+    in a reference melody a method was given): BSS Eval is undefined there.
     """
     import warnings
 
@@ -36,6 +37,8 @@ def bss_sdr(vocals: np.ndarray, accompaniment: np.ndarray, est_vocals: np.ndarra
 
     reference = np.stack([vocals, accompaniment]).astype(np.float64)
     estimate = np.stack([est_vocals, est_accompaniment]).astype(np.float64)
+    if not (np.any(estimate[0]) and np.any(estimate[1])):
+        return float("nan")
     with warnings.catch_warnings():
         # mir_eval 0.8 marks bss_eval_sources deprecated; it is still the BSS Eval v3 reference.
         warnings.simplefilter("ignore", FutureWarning)

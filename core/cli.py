@@ -116,7 +116,8 @@ def _separate(args: argparse.Namespace, output_set) -> int:
         try:
             write_all_stems(staging)
             write_f0_csv(staging / "f0.csv", frame_times, f0)
-            confidence = (f0_confidence(analysis.f0_saliency, analysis.f0_hz())
+            confidence = (f0_confidence(analysis.f0_saliency, analysis.f0_hz(),
+                                        analysis.vocal_mask)
                           if analysis.f0_saliency is not None
                           else np.zeros(len(f0), dtype=np.float32))
             if corrections is not None:

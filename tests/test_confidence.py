@@ -12,15 +12,32 @@ def _ridge(bin_, height):
 
 
 def test_confidence_is_low_on_borderline_voicing_and_competing_octaves():
-    saliency = np.zeros((pitch.N_F0_BINS, 30), dtype=np.float32)
-    saliency[:, :10] = _ridge(100, 0.95)[:, None]                    # clear note
-    saliency[:, 10:20] = _ridge(100, 0.12)[:, None]                  # barely voiced
-    saliency[:, 20:30] = (_ridge(100, 0.9) + _ridge(160, 0.85))[:, None]  # octave rival
-    confidence = f0_confidence(saliency)
-    assert confidence.shape == (30,) and confidence.min() >= 0 and confidence.max() <= 1
-    assert confidence[:10].min() > 0.6
-    assert confidence[10:20].max() < 0.2
-    assert confidence[20:30].max() < 0.35
+    saliency = np.zeros((pitch.N_F0_BINS, 90), dtype=np.float32)
+    saliency[:, :30] = _ridge(100, 0.95)[:, None]                    # clear note
+    saliency[:, 30:60] = _ridge(100, 0.12)[:, None]                  # barely voiced
+    saliency[:, 60:90] = (_ridge(100, 0.9) + _ridge(160, 0.85))[:, None]  # octave rival
+    mask = np.full((512, 90), 0.5, dtype=np.float32)
+    confidence = f0_confidence(saliency, None, mask)
+    assert confidence.shape == (90,) and confidence.min() >= 0 and confidence.max() <= 1
+    clear, borderline, rival = (confidence[a + 10:a + 20].mean() for a in (0, 30, 60))
+    assert clear > 0.95
+    assert borderline < clear - 0.08 and rival < clear - 0.02
+
+
+def test_a_silent_f0_over_a_voice_like_mask_is_doubtful():
+    """A frame called unvoiced where the separation hears a voice is a likely miss."""
+    saliency = np.full((pitch.N_F0_BINS, 60), 0.01, dtype=np.float32)
+    empty = f0_confidence(saliency, None, np.zeros((512, 60), dtype=np.float32))
+    voice = f0_confidence(saliency, None, np.full((512, 60), 0.6, dtype=np.float32))
+    assert voice[20:40].mean() < empty[20:40].mean() - 0.1
+
+
+def test_distance_to_the_nearest_voicing_change():
+    from core.separation.confidence import MAX_DISTANCE_FRAMES, _distance_to_change
+
+    voiced = np.array([0, 0, 0, 1, 1, 1, 1, 0], dtype=bool)
+    assert _distance_to_change(voiced).tolist() == [2, 1, 0, 0, 1, 1, 0, 0]
+    assert (_distance_to_change(np.ones(80, dtype=bool)) == MAX_DISTANCE_FRAMES).all()
 
 
 def test_wrong_frames_and_auc():

@@ -1,18 +1,21 @@
 """How sure the network is of each frame's F0 and voicing, 0..1, for showing where to correct.
 
-Two things make a frame doubtful: a saliency peak near the 0.1 voicing threshold (is there a voice
-at all?) and, on voiced frames, another ridge almost as strong as the chosen one more than a
-semitone away (an octave, a lead instrument). The confidence is the product of
+The confidence is a logistic regression over 16 per-frame features of the two networks' outputs
+(:func:`confidence_features`): how far the saliency peak is from the 0.1 voicing threshold (and
+its 9-frame mean), the peak's height, the saliency's entropy, how strong the strongest other
+ridge (more than a semitone away) and the octaves are against the chosen F0, the pitch jump to
+the neighbouring frames, the distance to the nearest voicing change, the length of the voiced
+run, whether the frame is voiced, and the vocal mask's mean over all bins and below 4 kHz (each
+also signed by the voicing: a frame called unvoiced whose mask holds a voice is a likely miss).
+Its weights (:data:`WEIGHTS`) were fitted by ``scripts/fit_confidence.py`` on 120 MIR-1K
+training clips with the shipped model, against the frames whose F0 is wrong (more than 50 cents
+off the reference, or wrongly voiced).
 
-- ``1 - exp(-|logit(peak) - logit(threshold)| / 2)``, the voicing decision's margin, and
-- ``sqrt(1 - second / chosen)`` on voiced frames: ``chosen`` the saliency at the decoded F0,
-  ``second`` the strongest saliency more than a semitone away from it.
-
-Measured with the shipped model (ROC AUC of low confidence against wrong frames: off by more than
-50 cents from the reference, or wrongly voiced; median per clip): 60 MIR-1K validation clips
-0.859 (the peak height alone 0.682, the voicing margin alone 0.833); produced dev set 0.735,
-whose pYIN reference F0 has its own octave slips and stray notes. Other weightings moved the
-two medians by at most 0.03 (``docs/research-notes.md``, "Per-frame confidence").
+Measured (ROC AUC of low confidence against wrong frames, median per clip, shipped model): 40
+MIR-1K validation clips 0.889 and the produced dev set 0.792, against 0.860 and 0.703 for the
+earlier hand-made product of the voicing margin and the second ridge. The produced figure is held
+down by its pYIN reference's own errors; the dev set chose this feature set among six
+(``docs/research-notes.md``, "Per-frame confidence"), so it is a little optimistic.
 """
 from __future__ import annotations
 
@@ -20,10 +23,20 @@ import numpy as np
 
 from ..music import pitch
 
-#: Time constant (in logit units) of the voicing margin's confidence.
-VOICING_MARGIN_SCALE = 2.0
 #: Ridges within this many bins (one semitone) of the chosen F0 are the same ridge.
 SAME_RIDGE_BINS = 5
+#: Frames per block in the whole-map computations (bins x frames temporaries stay small).
+_BLOCK = 4096
+#: The frames over which the voicing margin is averaged.
+MARGIN_SMOOTHING_FRAMES = 9
+#: Distances to a voicing change and run lengths are counted up to this (frames).
+MAX_DISTANCE_FRAMES = 50
+#: Mask bins below this count as the "low" band (4 kHz at 15.6 Hz a bin).
+LOW_BAND_BINS = 256
+
+FEATURES = ("margin", "log_margin", "ridge_clearance", "second_ridge", "octave", "peak", "entropy",
+            "jump", "distance_to_voicing_change", "margin_smoothed", "voiced", "run_length",
+            "mask_mean", "mask_mean_signed", "mask_low", "mask_low_signed")
 
 
 def _logit(x: np.ndarray) -> np.ndarray:
@@ -31,38 +44,107 @@ def _logit(x: np.ndarray) -> np.ndarray:
     return np.log(x / (1 - x))
 
 
-def f0_confidence(saliency: np.ndarray, f0_hz: np.ndarray | None = None, *,
+def _distance_to_change(voiced: np.ndarray) -> np.ndarray:
+    """Frames to the nearest voicing change (either side), capped at MAX_DISTANCE_FRAMES."""
+    n = len(voiced)
+    change = np.zeros(n, dtype=bool)
+    change[1:] = voiced[1:] != voiced[:-1]
+    change[:-1] |= change[1:]
+    index = np.arange(n)
+    last = np.maximum.accumulate(np.where(change, index, -10 ** 9))
+    following = np.minimum.accumulate(np.where(change, index, 10 ** 9)[::-1])[::-1]
+    distance = np.minimum(index - last, following - index)
+    return np.minimum(distance, MAX_DISTANCE_FRAMES).astype(np.float64)
+
+
+def confidence_features(saliency: np.ndarray, f0_hz: np.ndarray,
+                        vocal_mask: np.ndarray) -> np.ndarray:
+    """The :data:`FEATURES` of each frame, float64 (n_frames, 16).
+
+    saliency : (N_F0_BINS, n_frames) in [0, 1]; f0_hz : (n_frames,) the decoded trajectory (Hz,
+    0 = unvoiced); vocal_mask : (N_BINS, n_frames) in [0, 1].
+    """
+    n_bins, n_frames = saliency.shape
+    voiced = f0_hz > 0
+    out = np.zeros((n_frames, len(FEATURES)))
+    if n_frames == 0:
+        return out
+    peak = saliency.max(axis=0).astype(np.float64)
+    margin = np.abs(_logit(peak) - _logit(np.float64(pitch.VOICING_THRESHOLD)))
+    chosen_bin = np.where(voiced, pitch.hz_to_f0_bin(np.where(voiced, f0_hz, 1.0)),
+                          saliency.argmax(axis=0))
+    chosen_bin = np.clip(np.round(np.nan_to_num(chosen_bin)).astype(np.int64), 0, n_bins - 1)
+    columns = np.arange(n_frames)
+    chosen = np.maximum(saliency[chosen_bin, columns].astype(np.float64), 1e-4)
+    second = np.empty(n_frames)
+    entropy = np.empty(n_frames)
+    grid = np.arange(n_bins)[:, None]
+    for a in range(0, n_frames, _BLOCK):
+        b = min(a + _BLOCK, n_frames)
+        block = saliency[:, a:b]
+        far = np.abs(grid - chosen_bin[None, a:b]) > SAME_RIDGE_BINS
+        second[a:b] = np.where(far, block, 0.0).max(axis=0)
+        share = block / np.maximum(block.sum(axis=0, keepdims=True), 1e-6)
+        entropy[a:b] = -(share * np.log(np.maximum(share, 1e-9))).sum(axis=0) / np.log(n_bins)
+    octave_bins = 12 * pitch.BINS_PER_SEMITONE
+    above = saliency[np.clip(chosen_bin + octave_bins, 0, n_bins - 1), columns]
+    below = saliency[np.clip(chosen_bin - octave_bins, 0, n_bins - 1), columns]
+    ratio = second / chosen
+    jump = np.zeros(n_frames)
+    both = voiced[1:] & voiced[:-1]
+    step = np.zeros(n_frames - 1)
+    step[both] = 1200.0 * np.abs(np.log2(f0_hz[1:][both] / f0_hz[:-1][both]))
+    jump[1:] = step
+    jump[:-1] = np.maximum(jump[:-1], step)
+    run_length = np.zeros(n_frames)
+    for a, b in pitch.true_runs(voiced):
+        run_length[a:b] = b - a
+    kernel = np.ones(MARGIN_SMOOTHING_FRAMES) / MARGIN_SMOOTHING_FRAMES
+    sign = 1.0 - 2.0 * voiced
+    mask_mean = vocal_mask.mean(axis=0).astype(np.float64)
+    mask_low = vocal_mask[:LOW_BAND_BINS].mean(axis=0).astype(np.float64)
+    out[:] = np.stack([
+        margin, np.log(margin + 1e-3), np.sqrt(np.clip(1.0 - ratio, 0.0, 1.0)), ratio,
+        np.maximum(above, below) / chosen, peak, entropy, np.log1p(jump),
+        np.log1p(_distance_to_change(voiced)), np.convolve(margin, kernel, mode="same"),
+        voiced.astype(np.float64), np.log1p(np.minimum(run_length, 10 ** 6)),
+        mask_mean, mask_mean * sign, mask_low, mask_low * sign], axis=1)
+    return out
+
+
+#: Per feature (in :data:`FEATURES` order): mean and standard deviation of the training frames
+#: and the logistic regression's weight on the standardised feature; then its intercept. The
+#: regression predicts that the frame is wrong; the confidence is one minus that probability.
+#: Written by ``scripts/fit_confidence.py``.
+FEATURE_MEAN = np.array([3.420582, 0.965653, 0.830611, 0.263624, 0.078281, 0.564417, 0.504597,
+    1.892072, 2.201957, 3.412918, 0.749015, 2.938207, 0.283079, -0.173092, 0.269685, -0.178803])
+FEATURE_SCALE = np.array([1.821457, 0.932813, 0.231336, 0.334686, 0.183869, 0.384689, 0.17951,
+    1.438283, 1.112669, 1.54743, 0.43358, 1.820169, 0.213999, 0.309787, 0.185722, 0.274322])
+WEIGHTS = np.array([-2.77295, 0.259175, -0.103241, 0.212925, 0.035499, 1.247845, 1.018406,
+    -0.10225, -0.256668, 0.029101, 1.504489, -0.18817, -0.106738, -0.036946, 0.184816, 0.442081])
+INTERCEPT = -2.928107
+
+
+def f0_confidence(saliency: np.ndarray, f0_hz: np.ndarray | None = None,
+                  vocal_mask: np.ndarray | None = None, *,
                   threshold: float = pitch.VOICING_THRESHOLD) -> np.ndarray:
     """Per-frame confidence of the decoded F0.
 
     saliency : (N_F0_BINS, n_frames) in [0, 1]
     f0_hz : (n_frames,) the decoded trajectory (Hz, 0 = unvoiced); None: decode it here
+    vocal_mask : (N_BINS, n_frames) the separation's mask; None: a mask of zeros (a model without
+        one, or a caller without it; the confidence then leans on the saliency alone)
     returns : float32 (n_frames,) in [0, 1], low where the F0 or its voicing is likely wrong
     """
     saliency = np.asarray(saliency, dtype=np.float32)
-    n_bins, n_frames = saliency.shape
     if f0_hz is None:
         f0_hz = pitch.saliency_to_f0(saliency, threshold=threshold)
     f0_hz = np.asarray(f0_hz, dtype=np.float64)
-    if n_frames == 0:
-        return np.zeros(0, dtype=np.float32)
-    peak = saliency.max(axis=0)
-    margin = np.abs(_logit(peak) - _logit(np.float32(threshold)))
-    voicing = 1.0 - np.exp(-margin / VOICING_MARGIN_SCALE)
-    voiced = f0_hz > 0
-    chosen_bin = np.where(voiced, pitch.hz_to_f0_bin(np.where(voiced, f0_hz, 1.0)),
-                          saliency.argmax(axis=0))
-    chosen_bin = np.clip(np.round(np.nan_to_num(chosen_bin)).astype(np.int64), 0, n_bins - 1)
-    columns = np.arange(n_frames)
-    chosen = saliency[chosen_bin, columns]
-    second = np.empty(n_frames, dtype=np.float32)
-    grid = np.arange(n_bins)[:, None]
-    for a in range(0, n_frames, 4096):  # in blocks: bins x frames temporaries stay small
-        b = min(a + 4096, n_frames)
-        far = np.abs(grid - chosen_bin[None, a:b]) > SAME_RIDGE_BINS
-        second[a:b] = np.where(far, saliency[:, a:b], 0.0).max(axis=0)
-    ridge = np.sqrt(np.clip(1.0 - second / np.maximum(chosen, 1e-4), 0.0, 1.0))
-    return np.clip(voicing * np.where(voiced, ridge, 1.0), 0.0, 1.0).astype(np.float32)
+    if vocal_mask is None:
+        vocal_mask = np.zeros((LOW_BAND_BINS, saliency.shape[1]), dtype=np.float32)
+    features = confidence_features(saliency, f0_hz, np.asarray(vocal_mask))
+    logits = ((features - FEATURE_MEAN) / FEATURE_SCALE) @ WEIGHTS + INTERCEPT
+    return (1.0 / (1.0 + np.exp(np.clip(logits, -50, 50)))).astype(np.float32)
 
 
 def wrong_frames(ref_f0_hz: np.ndarray, est_f0_hz: np.ndarray, *,
@@ -93,10 +175,12 @@ def error_auc(confidence: np.ndarray, wrong: np.ndarray) -> float:
     return float((ranks[wrong].sum() - n_wrong * (n_wrong + 1) / 2) / (n_wrong * n_right))
 
 
-#: Below this confidence a frame is doubtful: the editor marks it and "next doubt" visits it.
-#: (Shipped model, MIR-1K validation: 0.35 flags about a third of the frames, which hold most of
-#: the wrong ones.)
-DOUBT_THRESHOLD = 0.35
+#: Below this confidence a frame is doubtful: the editor marks it and "next doubt" visits it. The
+#: confidence is the regression's probability that the frame is right, so 0.5 marks the frames it
+#: holds more likely wrong than right. Shipped model: 14 % of MIR-1K validation frames flagged,
+#: holding 53 % of the wrong ones (74 % of the flagged are wrong); produced dev set 29 % flagged,
+#: 51 % of the wrong ones (precision 0.65).
+DOUBT_THRESHOLD = 0.5
 #: Doubtful stretches shorter than this (s) are not worth a visit; gaps as short join stretches.
 MIN_DOUBT_SECONDS = 0.1
 

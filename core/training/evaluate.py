@@ -64,7 +64,8 @@ def confidence_auc(track, result) -> float:
     inside = times <= track.f0_times[-1]
     reference = interpolate_f0(track.f0_times, track.f0_hz, times)
     wrong = wrong_frames(reference, result.f0_hz)
-    confidence = f0_confidence(result.analysis.f0_saliency, result.f0_hz)
+    confidence = f0_confidence(result.analysis.f0_saliency, result.f0_hz,
+                               result.analysis.vocal_mask)
     return error_auc(confidence[inside], wrong[inside])
 
 

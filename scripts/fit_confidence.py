@@ -1,0 +1,95 @@
+"""Fit the per-frame confidence's logistic regression (``core/separation/confidence.py``).
+
+    python scripts/fit_confidence.py --train mir1k:../shared/data/mir1k --clips 120 \\
+        --check mir1k:../shared/data/mir1k --check produced:../shared/data/pro-excerpts
+
+Runs the model over clips of the training split of ``--train`` (spread over it), computes
+:func:`core.separation.confidence.confidence_features` and the wrong frames (more than 50 cents
+off the reference, or wrongly voiced), fits a logistic regression (scikit-learn, which librosa
+already brings) on the standardised features and prints the constants to paste into
+``confidence.py``; then the median per-clip ROC AUC on the validation split of each ``--check``
+set, with the fitted and with the current weights.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.audio import spectral  # noqa: E402
+from core.music import pitch  # noqa: E402
+from core.progress import run  # noqa: E402
+from core.separation import confidence  # noqa: E402
+from core.separation.model_files import load_checked_model  # noqa: E402
+from core.separation.separate import analyse_iter  # noqa: E402
+from core.training.sources import open_source, pool_track  # noqa: E402
+
+
+def clip_frames(model, track) -> tuple[np.ndarray, np.ndarray]:
+    """(features (n, 16), wrong (n,)) over the frames the reference covers."""
+    pooled = pool_track(track)
+    mixture = pooled.vocals + pooled.accompaniment
+    magnitude = spectral.model_magnitude(torch.from_numpy(mixture))
+    analysis = run(analyse_iter(model, magnitude))
+    f0 = analysis.f0_hz()
+    times = analysis.frame_times
+    reference = pitch.interpolate_f0(track.f0_times, track.f0_hz, times)
+    inside = times <= track.f0_times[-1]
+    features = confidence.confidence_features(analysis.f0_saliency, f0, analysis.vocal_mask)
+    return features[inside], confidence.wrong_frames(reference, f0)[inside]
+
+
+def collect(model, dataset, clips: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    n = len(dataset)
+    picks = range(n) if clips is None or clips >= n else np.linspace(0, n - 1, clips).astype(int)
+    return [clip_frames(model, dataset.load(int(i))) for i in picks]
+
+
+def median_auc(per_clip, predict) -> float:
+    return float(np.nanmedian([confidence.error_auc(predict(x), y) for x, y in per_clip]))
+
+
+def main() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", required=True)
+    parser.add_argument("--clips", type=int, default=120)
+    parser.add_argument("--check", action="append", default=[])
+    parser.add_argument("--model", default=None)
+    args = parser.parse_args()
+    model = load_checked_model(args.model)
+    train_set, _ = open_source(args.train)
+    frames = collect(model, train_set, args.clips)
+    x = np.concatenate([f for f, _ in frames])
+    y = np.concatenate([w for _, w in frames])
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    fit = LogisticRegression(max_iter=3000, C=1.0).fit((x - mean) / scale, y)
+    print(f"# {len(y)} frames of {len(frames)} clips, {100 * y.mean():.1f} % wrong")
+    print(f"FEATURE_MEAN = np.array({np.round(mean, 6).tolist()})")
+    print(f"FEATURE_SCALE = np.array({np.round(scale, 6).tolist()})")
+    print(f"WEIGHTS = np.array({np.round(fit.coef_[0], 6).tolist()})")
+    print(f"INTERCEPT = {float(np.round(fit.intercept_[0], 6))}")
+
+    def fitted(features):
+        return 1.0 - fit.predict_proba((features - mean) / scale)[:, 1]
+
+    def current(features):
+        logits = (((features - confidence.FEATURE_MEAN) / confidence.FEATURE_SCALE)
+                  @ confidence.WEIGHTS + confidence.INTERCEPT)
+        return 1.0 / (1.0 + np.exp(np.clip(logits, -50, 50)))
+
+    for spec in args.check:
+        _, valid = open_source(spec)
+        per_clip = collect(model, valid, None)
+        print(f"# {spec}: {len(per_clip)} clips, median AUC fitted {median_auc(per_clip, fitted):.3f}, "
+              f"current {median_auc(per_clip, current):.3f}")
+
+
+if __name__ == "__main__":
+    main()

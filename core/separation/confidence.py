@@ -8,13 +8,15 @@ the neighbouring frames, the distance to the nearest voicing change, the length 
 run, whether the frame is voiced, and the vocal mask's mean over all bins and below 4 kHz (each
 also signed by the voicing: a frame called unvoiced whose mask holds a voice is a likely miss).
 Its weights (:data:`WEIGHTS`) were fitted by ``scripts/fit_confidence.py`` on 120 MIR-1K
-training clips with the shipped model, against the frames whose F0 is wrong (more than 50 cents
-off the reference, or wrongly voiced).
+training clips with the default model (``isolde-f0-svs-vad``), against the frames whose F0 is
+wrong (more than 50 cents off the reference, or wrongly voiced). Weights fitted on one model's
+outputs serve another less well (``isolde-f0-svs-vad`` with the weights fitted on
+``isolde-f0-svs``: 0.854 / 0.773 instead of 0.883 / 0.792); refit them for a new default.
 
-Measured (ROC AUC of low confidence against wrong frames, median per clip, shipped model; the
-script's own check): the 133 MIR-1K validation clips 0.897 and the produced dev set 0.793,
-against 0.860 and 0.703 for the earlier hand-made product of the voicing margin and the second
-ridge. The produced figure is held
+Measured (ROC AUC of low confidence against wrong frames, median per clip; the script's own
+check): the 133 MIR-1K validation clips 0.883 and the produced dev set 0.792. With
+``isolde-f0-svs`` the earlier hand-made product of the voicing margin and the second ridge
+scored 0.860 and 0.703, and the same regression fitted on that model's outputs 0.897 and 0.793. The produced figure is held
 down by its pYIN reference's own errors; the dev set chose this feature set among six
 (``docs/research-notes.md``, "Per-frame confidence"), so it is a little optimistic.
 """
@@ -117,13 +119,14 @@ def confidence_features(saliency: np.ndarray, f0_hz: np.ndarray,
 #: and the logistic regression's weight on the standardised feature; then its intercept. The
 #: regression predicts that the frame is wrong; the confidence is one minus that probability.
 #: Written by ``scripts/fit_confidence.py``.
-FEATURE_MEAN = np.array([3.420582, 0.965653, 0.830611, 0.263624, 0.078281, 0.564417, 0.504597,
-    1.892072, 2.201957, 3.412918, 0.749015, 2.938207, 0.283079, -0.173092, 0.269685, -0.178803])
-FEATURE_SCALE = np.array([1.821457, 0.932813, 0.231336, 0.334686, 0.183869, 0.384689, 0.17951,
-    1.438283, 1.112669, 1.54743, 0.43358, 1.820169, 0.213999, 0.309787, 0.185722, 0.274322])
-WEIGHTS = np.array([-2.77295, 0.259175, -0.103241, 0.212925, 0.035499, 1.247845, 1.018406,
-    -0.10225, -0.256668, 0.029101, 1.504489, -0.18817, -0.106738, -0.036946, 0.184816, 0.442081])
-INTERCEPT = -2.928107
+FEATURE_MEAN = np.array([2.806555, 0.8262, 0.799532, 0.316546, 0.091605, 0.489998, 0.589713,
+    1.883988, 2.220822, 2.794994, 0.747729, 2.945782, 0.377035, -0.220048, 0.309396, -0.1992])
+FEATURE_SCALE = np.array([1.333047, 0.825468, 0.232125, 0.351583, 0.191242, 0.32508, 0.12743,
+    1.503115, 1.118052, 1.141864, 0.434316, 1.832276, 0.242236, 0.390402, 0.19275, 0.305283])
+WEIGHTS = np.array([-1.017162, 0.098584, -0.111661, 0.324696, 0.060644, -0.630563, 0.411751,
+    -0.022378, -0.001773, -0.417017, 1.586753, -0.227571, -0.107452, -0.248307, 0.119031,
+    0.272967])
+INTERCEPT = -2.380743
 
 
 def f0_confidence(saliency: np.ndarray, f0_hz: np.ndarray | None = None,
@@ -178,7 +181,8 @@ def error_auc(confidence: np.ndarray, wrong: np.ndarray) -> float:
 
 #: Below this confidence a frame is doubtful: the editor marks it and "next doubt" visits it. The
 #: confidence is the regression's probability that the frame is right, so 0.5 marks the frames it
-#: holds more likely wrong than right. Shipped model: 14 % of MIR-1K validation frames flagged,
+#: holds more likely wrong than right. Measured with ``isolde-f0-svs`` and the regression fitted on
+#: it: 14 % of MIR-1K validation frames flagged,
 #: holding 53 % of the wrong ones (74 % of the flagged are wrong); produced dev set 29 % flagged,
 #: 51 % of the wrong ones (precision 0.65).
 DOUBT_THRESHOLD = 0.5

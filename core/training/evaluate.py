@@ -30,7 +30,7 @@ from ..music.pitch import interpolate_f0
 from ..progress import Job, Progress, run, run_with_bar
 from ..separation.confidence import error_auc, f0_confidence, wrong_frames
 from ..separation.separate import pick_device, separate_iter
-from .baselines import BASELINES
+from .baselines import BASELINES, separate_baseline
 from .metrics import MELODY_KEYS, bss_sdr, melody_metrics, si_sdr, snr_sdr
 
 COLUMNS = ("sdr", "si_sdr", *MELODY_KEYS, "raw_pitch_voiced", "confidence_auc")
@@ -41,13 +41,7 @@ def score_track(model, track, *, device="cpu", fast: bool = False) -> dict[str, 
     mixture = track.mixture
     audio = Audio(mixture[None, :], track.sample_rate)
     result = run(separate_iter(audio, model, device=device, with_beats=False))
-    est_vocals = result.vocals[0]
-    est_accompaniment = result.accompaniment[0]
-    if fast:
-        sdr = snr_sdr(track.vocals, est_vocals)
-    else:
-        sdr = bss_sdr(track.vocals, track.accompaniment, est_vocals, est_accompaniment)
-    row = {"sdr": sdr, "si_sdr": si_sdr(track.vocals, est_vocals)}
+    row = separation_scores(track, result.vocals[0], result.accompaniment[0], fast)
     if model.has_f0:
         guesses = pitch.f0_with_pitch_guesses(result.analysis.f0_saliency)
         row.update(melody_metrics(track.f0_times, track.f0_hz, result.frame_times, guesses))
@@ -55,6 +49,16 @@ def score_track(model, track, *, device="cpu", fast: bool = False) -> dict[str, 
         row["raw_pitch_voiced"] = shown["raw_pitch_accuracy"]
         row["confidence_auc"] = confidence_auc(track, result)
     return row
+
+
+def separation_scores(track, est_vocals: np.ndarray, est_accompaniment: np.ndarray,
+                      fast: bool) -> dict[str, float]:
+    """Vocal SDR (BSS Eval v3, or plain SDR when ``fast``) and SI-SDR of mono estimates."""
+    if fast:
+        sdr = snr_sdr(track.vocals, est_vocals)
+    else:
+        sdr = bss_sdr(track.vocals, track.accompaniment, est_vocals, est_accompaniment)
+    return {"sdr": sdr, "si_sdr": si_sdr(track.vocals, est_vocals)}
 
 
 def confidence_auc(track, result) -> float:
@@ -72,15 +76,9 @@ def confidence_auc(track, result) -> float:
 def score_baseline(name: str, track, *, fast: bool = False) -> dict[str, float]:
     """Score one classic method of :mod:`.baselines` on a track, as :func:`score_track` scores a
     model (melody metrics only for a method that finds an F0)."""
-    from .baselines import separate_baseline
-
     result = separate_baseline(name, track.mixture, track.sample_rate, vocals=track.vocals,
                                f0_times=track.f0_times, f0_hz=track.f0_hz)
-    if fast:
-        sdr = snr_sdr(track.vocals, result.vocals)
-    else:
-        sdr = bss_sdr(track.vocals, track.accompaniment, result.vocals, result.accompaniment)
-    row = {"sdr": sdr, "si_sdr": si_sdr(track.vocals, result.vocals)}
+    row = separation_scores(track, result.vocals, result.accompaniment, fast)
     if result.f0_hz is not None:
         row.update(melody_metrics(track.f0_times, track.f0_hz, result.f0_times, result.f0_hz))
         shown = melody_metrics(track.f0_times, track.f0_hz, result.f0_times,

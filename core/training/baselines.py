@@ -63,7 +63,8 @@ def stft_size(sample_rate: int) -> tuple[int, int]:
 @dataclass
 class BaselineResult:
     """vocals, accompaniment: (n_samples,) float32 at the clip's rate, summing to the mixture;
-    f0_times / f0_hz: (n_frames,) s and Hz (0 = unvoiced), or None for a method without F0."""
+    f0_times / f0_hz: (n_frames,) s and Hz, or None for a method without F0; an unvoiced frame
+    carries its pitch guess as a negative frequency (mir_eval's convention)."""
 
     vocals: np.ndarray
     accompaniment: np.ndarray

@@ -193,14 +193,14 @@ def test_another_configuration_starts_from_the_shared_sub_networks(tmp_path, arc
 
     from core.separation.models import JointModel
     from core.separation.models.store import save_model
-    from core.training.train import _initial_weights
+    from core.training.initial_weights import initial_weights
     from tests.conftest import tiny_model
 
     source = tiny_model()
     model_file = save_model(source, tmp_path / "f0_to_svs.safetensors")
     config = replace(source.config, architecture=architecture)
     model = JointModel(config)
-    model.load_state_dict(_initial_weights(str(model_file), config))
+    model.load_state_dict(initial_weights(str(model_file), config))
     first = "svs_net.encoders.0.0.weight"
     saved = source.state_dict()
     loaded = model.state_dict()
@@ -217,11 +217,11 @@ def test_init_from_a_network_of_other_widths_is_refused(tmp_path):
 
     from core.errors import IsoldeError
     from core.separation.models.store import save_model
-    from core.training.train import _initial_weights
+    from core.training.initial_weights import initial_weights
     from tests.conftest import tiny_model
 
     source = tiny_model()
     model_file = save_model(source, tmp_path / "m.safetensors")
     wider = replace(source.config, architecture="svs_only", svs_channels=source.config.svs_channels * 2)
     with pytest.raises(IsoldeError, match="differs"):
-        _initial_weights(str(model_file), wider)
+        initial_weights(str(model_file), wider)

@@ -6,7 +6,8 @@ A run lives in one folder: ``checkpoint.pt`` (model + optimizer + step + random 
 Running the same command again continues from the checkpoint.
 
 Sources are written ``KIND:ARG``: ``mir1k:PATH``, ``musdb:PATH``, ``medleydb:PATH``,
-``synthetic:N`` (N generated songs). Training crops are drawn at random from all training tracks,
+``pairs:PATH`` (songs with their instrumentals), ``synthetic:N`` (N generated songs),
+``rendered:N`` (N FluidSynth accompaniments), ``produced:PATH`` (validation only). Training crops are drawn at random from all training tracks,
 with the voice of one track remixed over another's accompaniment half of the time (the sources
 and the crops: :mod:`.sources`).
 """
@@ -31,10 +32,11 @@ from ..errors import IsoldeError
 from ..music import pitch
 from ..progress import Job, Progress, run_with_bar
 from ..progress import run as run_job
-from ..separation.model_files import load_checked_model as load_model
 from ..separation.models import JointModel, ModelConfig
 from ..separation.models.store import save_model
 from ..separation.separate import analyse_iter, pick_device
+from .curves import plot_curves
+from .initial_weights import initial_weights
 from .metrics import melody_metrics, snr_sdr
 from .sources import CropSampler, open_source, pool_track
 
@@ -227,7 +229,7 @@ def train_iter(config: TrainConfig) -> Job[Path]:
     if not train_sets:
         raise IsoldeError("No training data: every --source given is a validation set only")
     checkpoint_file = out / "checkpoint.pt"
-    initial = (_initial_weights(config.init_from, config.model_config())
+    initial = (initial_weights(config.init_from, config.model_config())
                if config.init_from and not checkpoint_file.exists() else None)
     out.mkdir(parents=True, exist_ok=True)
     if rank == 0:
@@ -300,7 +302,7 @@ def train_iter(config: TrainConfig) -> Job[Path]:
                    **{f"loss_{k}": round(v, 6) for k, v in running.items()},
                    **{k: round(v, 4) for k, v in scores.items()}}
             _append_log(log_file, row)
-            _plot(log_file, out / "curves.png")
+            plot_curves(log_file, out / "curves.png")
             notes = {"step": step, "config": asdict(config), "validation": scores}
             save_model(model, out / "last.safetensors", notes=notes)
             score = (selection_score(scores, list(validation_tracks)) if scores
@@ -357,60 +359,6 @@ def _check_same_network(out: Path, config: TrainConfig) -> None:
                           "channels): choose another --out to start a new run")
 
 
-def _initial_weights(path: str, model_config: ModelConfig) -> dict:
-    """Weights to start a new run from: another run's ``checkpoint.pt`` or a model file."""
-    source = Path(path)
-    if source.suffix == ".pt":
-        try:
-            state = torch.load(source, map_location="cpu", weights_only=True)["model"]
-        except FileNotFoundError:
-            raise IsoldeError(f"Cannot start training from {path}: no such file") from None
-        except Exception:  # noqa: BLE001 - pickles that are not plain tensors land here too
-            raise IsoldeError(f"Cannot start training from {path}: not an Isolde training "
-                              "checkpoint (checkpoints hold tensors only; nothing else is "
-                              "loaded)") from None
-        if not isinstance(state, dict):
-            raise IsoldeError(f"Cannot start training from {path}: not an Isolde training "
-                              "checkpoint")
-    else:
-        state = load_model(source).state_dict()
-    target = JointModel(model_config).state_dict()
-    try:
-        JointModel(model_config).load_state_dict(state)
-        return state
-    except RuntimeError:
-        transferred = transfer_weights(state, target)
-    if not transferred:
-        raise IsoldeError(f"Cannot start training from {path}: its network differs from this "
-                          "run's configuration") from None
-    return target
-
-
-def transfer_weights(source: dict, target: dict) -> bool:
-    """Copy into ``target`` (a state dict, changed in place) what ``source`` has for it: a run of
-    another configuration (``svs_only`` or ``svs_to_f0`` from the ``f0_to_svs`` model) starts
-    from the sub-networks they share.
-
-    A tensor is copied when its name and shape match. The separation net's first convolution of
-    ``f0_to_svs`` reads two channels (magnitude, F0 rendering); the other configurations read
-    the magnitude alone, so they get its first input channel. A voice-activity head the source
-    lacks keeps its initial values (it starts out saying "voice" everywhere). Returns False
-    (``target`` then half-filled: discard it) unless every other tensor of ``target`` was found."""
-    first = "svs_net.encoders.0.0.weight"
-    copied = 0
-    for name, tensor in target.items():
-        weights = source.get(name)
-        if weights is None:
-            continue
-        if name == first and weights.shape[1] != tensor.shape[1] and weights.shape[0] == tensor.shape[0]:
-            weights = weights[:, : tensor.shape[1]]
-        if weights.shape == tensor.shape:
-            tensor.copy_(weights)
-            copied += 1
-    new_heads = sum(name.startswith("activity_head.") and name not in source for name in target)
-    return copied + new_heads == len(target)
-
-
 def _append_log(path: Path, row: dict) -> None:
     exists = path.exists()
     fields = list(row)
@@ -423,47 +371,6 @@ def _append_log(path: Path, row: dict) -> None:
         if not exists:
             writer.writeheader()
         writer.writerow(row)
-
-
-def _plot(log_file: Path, png: Path) -> None:
-    """Loss and validation curves from the CSV log."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    with open(log_file, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    if not rows:
-        return
-    steps = [int(r["step"]) for r in rows]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    for key in ("loss_total", "loss_svs", "loss_f0", "loss_voicing", "loss_vad"):
-        if key in rows[0]:
-            axes[0].plot(steps, [float(r[key] or "nan") for r in rows], label=key)
-    axes[0].set_yscale("log")
-    axes[0].set_title("training loss")
-    per_source = [k for k in rows[0] if k.startswith("val_") and k.endswith("_sdr")
-                  and k not in ("val_sdr", "val_si_sdr")]
-    for key in per_source or (["val_sdr"] if "val_sdr" in rows[0] else []):
-        axes[1].plot(steps, [float(r[key] or "nan") for r in rows], label=key[4:-4] or "all")
-    axes[1].set_title("validation vocal SDR (dB)")
-    if per_source:
-        axes[1].legend(fontsize=7)
-    for key in ("val_raw_pitch_accuracy", "val_overall_accuracy", "val_voicing_false_alarm"):
-        if key in rows[0]:
-            axes[2].plot(steps, [float(r[key] or "nan") for r in rows], label=key[4:])
-    axes[2].set_title("validation melody")
-    for ax in axes:
-        ax.set_xlabel("step")
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
-    axes[2].legend(fontsize=7)
-    fig.tight_layout()
-    tmp = png.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=90)
-    plt.close(fig)
-    os.replace(tmp, png)
 
 
 # ------------------------------------------------------------------------------------------ CLI

@@ -156,8 +156,16 @@ def export_chosen(window, folder: Path, options: dict) -> None:
     window.export_to(folder, **options)
 
 
+def model_folder(session) -> str:
+    """Where "Load model..." opens: the current model's folder (the shipped models' at first)."""
+    from core.separation.models.store import DEFAULT_MODEL
+
+    current = session.model_path or DEFAULT_MODEL
+    return str(Path(current).parent)
+
+
 def choose_model(window) -> None:
-    path, _ = QFileDialog.getOpenFileName(window, "Load a model", "",
+    path, _ = QFileDialog.getOpenFileName(window, "Load a model", model_folder(window.session),
                                           "Isolde models (*.safetensors)")
     if not path:
         return

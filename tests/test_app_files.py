@@ -112,3 +112,17 @@ def test_saved_work_leaves_no_recovery(qtbot, edited, tmp_path):
     assert any((tmp_path / "recovery").glob("*.json"))
     file_commands.save_project_to(edited, tmp_path / "p.isolde")
     assert not any((tmp_path / "recovery").glob("*.json"))
+
+
+def test_load_model_opens_where_the_models_are(tmp_path):
+    """The dialog starts in the shipped models' folder, then in the folder of the model in use."""
+    from core.document.session import Session
+    from core.separation.models.store import DEFAULT_MODEL, save_model
+    from tests.conftest import tiny_model
+
+    session = Session(settings={}, recovery_dir=tmp_path / "recovery")
+    assert file_commands.model_folder(session) == str(DEFAULT_MODEL.parent)
+    (tmp_path / "mine").mkdir()
+    mine = save_model(tiny_model(), tmp_path / "mine" / "m.safetensors")
+    session.load_model(mine)
+    assert file_commands.model_folder(session) == str(tmp_path / "mine")

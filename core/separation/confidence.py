@@ -16,9 +16,10 @@ outputs serve another less well (``isolde-f0-svs-vad`` with the weights fitted o
 Measured (ROC AUC of low confidence against wrong frames, median per clip; the script's own
 check): the 133 MIR-1K validation clips 0.883 and the produced dev set 0.792. With
 ``isolde-f0-svs`` the earlier hand-made product of the voicing margin and the second ridge
-scored 0.860 and 0.703, and the same regression fitted on that model's outputs 0.897 and 0.793. The produced figure is held
-down by its pYIN reference's own errors; the dev set chose this feature set among six
-(``docs/research-notes.md``, "Per-frame confidence"), so it is a little optimistic.
+scored 0.860 and 0.703, and the same regression fitted on that model's outputs 0.897 and
+0.793. The produced figure is held down by its pYIN reference's own errors; the dev set chose
+this feature set among six (``docs/research-notes.md``, "Per-frame confidence"), so it is a
+little optimistic.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ SAME_RIDGE_BINS = 5
 _BLOCK = 4096
 #: The frames over which the voicing margin is averaged.
 MARGIN_SMOOTHING_FRAMES = 9
-#: Distances to a voicing change and run lengths are counted up to this (frames).
+#: Distances to the nearest voicing change are counted up to this (frames).
 MAX_DISTANCE_FRAMES = 50
 #: Mask bins below this count as the "low" band (4 kHz at 15.6 Hz a bin).
 LOW_BAND_BINS = 256

@@ -64,3 +64,17 @@ def song_file(tmp_path):
     path = tmp_path / "song.wav"
     sf.write(path, mixture.T, 44100, subtype="PCM_16")
     return path
+
+
+@pytest.fixture
+def opened_session(tmp_path, tiny_model_file, song_file, monkeypatch):
+    """A real Session (its settings and recovery copies under tmp_path) with the tiny model and
+    ``song_file`` opened, not yet analysed."""
+    from core.document.session import Session
+    from core.progress import run
+
+    monkeypatch.setenv("ISOLDE_CONFIG_DIR", str(tmp_path / "config"))
+    session = Session(recovery_dir=tmp_path / "recovery")
+    session.load_model(tiny_model_file)
+    run(session.open_iter(song_file))
+    return session

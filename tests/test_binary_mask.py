@@ -49,15 +49,9 @@ def test_cli_refuses_a_bad_alpha_before_writing_anything(tmp_path, song_file, al
 
 
 @pytest.fixture
-def analysed(tmp_path, tiny_model_file, song_file, monkeypatch):
-    from core.document.session import Session
-
-    monkeypatch.setenv("ISOLDE_CONFIG_DIR", str(tmp_path / "config"))
-    session = Session(recovery_dir=tmp_path / "recovery")
-    session.load_model(tiny_model_file)
-    run(session.open_iter(song_file))
-    run(session.analyse_iter())
-    return session
+def analysed(opened_session):
+    run(opened_session.analyse_iter())
+    return opened_session
 
 
 def test_export_with_a_binary_mask(analysed, tmp_path):

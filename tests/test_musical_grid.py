@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.document.session import Session
 from core.document.view_state import MIDI_LIMITS, ViewState, ViewStateError
 from core.music import pitch
 from core.music.bars import BarBeat, bar_beat, format_position, nearest_beat, numbered_bars
@@ -62,11 +61,8 @@ def test_view_state_new_fields_validate():
 
 
 @pytest.fixture
-def opened(tmp_path, tiny_model_file, song_file, monkeypatch):
-    monkeypatch.setenv("ISOLDE_CONFIG_DIR", str(tmp_path / "config"))
-    session = Session(recovery_dir=tmp_path / "recovery")
-    session.load_model(tiny_model_file)
-    run(session.open_iter(song_file))
+def opened(opened_session):
+    session = opened_session
     session.beats = BeatGrid(BEATS[BEATS < 3.0], BEATS[1::4], "test")
     return session
 

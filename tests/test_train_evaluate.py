@@ -1,5 +1,6 @@
 """`isolde train` (checkpoints, resume, logs) and `isolde evaluate` on a tiny MIR-1K layout."""
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -45,6 +46,41 @@ def test_train_resumes_and_logs(tmp_path, capsys):
     assert (run_dir / "curves.png").stat().st_size > 1000
     model = load_model(run_dir / "best.safetensors")
     assert model.config.svs_channels == 4
+
+
+def test_train_with_data_workers_draws_crops_in_other_processes(tmp_path):
+    root = write_fake_mir1k(tmp_path / "mir1k")
+    run_dir = tmp_path / "run"
+    argv = ["train", "--source", f"mir1k:{root}", "--out", str(run_dir), *TINY_FLAGS,
+            "--data-workers", "2", "--steps", "3", "--validate-every", "3"]
+    assert main(argv) == 0
+    assert torch.load(run_dir / "checkpoint.pt", weights_only=True)["step"] == 3
+    assert json.loads((run_dir / "config.json").read_text())["data_workers"] == 2
+
+
+def test_train_pool_is_the_same_loaded_in_worker_processes(tmp_path):
+    from core.training.sources import open_source
+    from core.training.train import _load_pool
+    from core.progress import run as run_job
+
+    root = write_fake_mir1k(tmp_path / "mir1k")
+    train_set, _ = open_source(f"mir1k:{root}")
+    here, there = (run_job(_load_pool([train_set], workers)) for workers in (0, 2))
+    assert [t.name for t in here] == [t.name for t in there] and len(here) == len(train_set)
+    for a, b in zip(here, there):
+        np.testing.assert_array_equal(a.vocals, b.vocals)
+        np.testing.assert_array_equal(a.f0_frames, b.f0_frames)
+
+
+def test_batch_f0_targets_match_the_per_crop_saliency_target():
+    from core.music import pitch
+    from core.training.train import f0_targets
+
+    f0 = torch.tensor([[0.0, 65.4, 110.0, 220.5, 440.0, 1000.0, 5000.0, 30.0]] * 2)
+    f0[1] *= 1.5
+    expected = np.stack([pitch.f0_to_saliency(row.numpy()) for row in f0])
+    np.testing.assert_allclose(f0_targets(f0).numpy(), expected, atol=1e-5)
+    assert f0_targets(f0)[0, :, 0].max() == 0  # unvoiced frame: an all-zero column
 
 
 def test_evaluate_prints_table_and_csv(tmp_path, capsys):

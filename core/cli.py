@@ -78,8 +78,11 @@ def _separate(args: argparse.Namespace, output_set) -> int:
     outputs = output_set(outdir, RESULT_NAMES, protect=(source,))
     outputs.check()
     device = pick_device(args.device)
-    model = load_model(args.model, device=device)
+    model = load_model(args.model, device=device, allow_waveform=True)
     adapting = args.corrections is not None or args.adapt_steps is not None
+    if adapting and getattr(model, "is_waveform", False):
+        raise IsoldeError("A time-domain model (Wave-U-Net) has no F0 to correct or adapt: "
+                          "--corrections and --adapt-steps need a spectrogram model")
     corrections = None
     if not adapting and should_stream(source):
         # A long file: read and written block by block (core.separation.stream).

@@ -8,12 +8,12 @@ import torch
 from core.audio import spectral
 from core.errors import ModelError
 from core.music import pitch
-from core.separation.models import ARCHITECTURES
+from core.separation.models import SPECTROGRAM_ARCHITECTURES
 from core.separation.models.store import load_model, save_model, sha256_of
 from tests.conftest import tiny_model
 
 
-@pytest.mark.parametrize("architecture", ARCHITECTURES)
+@pytest.mark.parametrize("architecture", SPECTROGRAM_ARCHITECTURES)
 def test_output_shapes_and_ranges(architecture):
     model = tiny_model(architecture)
     magnitude = torch.rand(2, spectral.N_BINS, 128) * 10
@@ -39,7 +39,7 @@ def test_f0_reaches_separation_in_f0_to_svs():
     assert torch.max(torch.abs(a - b)) > 1e-4
 
 
-@pytest.mark.parametrize("architecture", ARCHITECTURES)
+@pytest.mark.parametrize("architecture", SPECTROGRAM_ARCHITECTURES)
 def test_save_load_round_trip(tmp_path, architecture):
     model = tiny_model(architecture)
     path = save_model(model, tmp_path / "m.safetensors", half=False)

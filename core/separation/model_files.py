@@ -69,9 +69,12 @@ def check_card(path: Path) -> dict:
     return card
 
 
-def load_checked_model(path: str | os.PathLike | None = None, *, device="cpu"):
+def load_checked_model(path: str | os.PathLike | None = None, *, device="cpu",
+                       allow_waveform: bool = False):
     """:func:`core.separation.models.store.load_model` after :func:`check_card`; every failure is a
-    :class:`ModelError`."""
+    :class:`ModelError`. A time-domain model (Wave-U-Net) is refused unless ``allow_waveform``:
+    it separates (``isolde separate``, ``isolde evaluate``) but has no F0 and no spectrogram
+    mask to correct or adapt, which the editor, Update DNN and ``isolde simulate`` need."""
     from .models.store import DEFAULT_MODEL, load_model
 
     path = Path(path) if path is not None else DEFAULT_MODEL
@@ -87,10 +90,15 @@ def load_checked_model(path: str | os.PathLike | None = None, *, device="cpu"):
         raise ModelError(f"Expected a model file, got a pipe or device: {path}")
     check_card(path)
     try:
-        return load_model(path, device=device)
+        model = load_model(path, device=device)
     except ModelError:
         raise
     except (AttributeError, TypeError, ValueError, KeyError, RecursionError, OverflowError,
             MemoryError, RuntimeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ModelError(f"Not a usable Isolde model: {path} ({reason[:200]})") from None
+    if getattr(model, "is_waveform", False) and not allow_waveform:
+        raise ModelError(f"{path.name} is a time-domain Wave-U-Net: it separates with isolde "
+                         "separate and isolde evaluate only; the editor, Update DNN and isolde "
+                         "simulate need a spectrogram model")
+    return model

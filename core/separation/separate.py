@@ -176,6 +176,63 @@ def analyse_iter(model, magnitude: torch.Tensor, *, device: torch.device | str =
     return analysis
 
 
+def analyse_waveform_iter(model, samples: np.ndarray, magnitude, *,
+                          device: torch.device | str = "cpu", chunk_seconds: float = 8.0,
+                          context_seconds: float = 1.0) -> Job[ModelAnalysis]:
+    """A time-domain model (:class:`~.models.wave_unet.WaveUNet`) over a whole song.
+
+    samples : mono float at the model rate, shape (n_samples,); magnitude : its
+        :func:`core.audio.spectral.model_magnitude` (a tensor or a ``MagnitudeFrames``)
+    The network hears the song at the reference level, in windows of ``chunk_seconds`` with
+    ``context_seconds`` more on each side, of which the centre is kept. Its voice becomes a
+    ratio mask on the model's grid: the estimate's magnitude over the mixture's, at most 1, so
+    that the stems are written as for any other model. No F0 (``f0_saliency`` None). Yields
+    Progress("separating", fraction); returns a :class:`ModelAnalysis`.
+    """
+    device = torch.device(device)
+    rate, multiple = spectral.MODEL_SAMPLE_RATE, model.sample_multiple
+    context = int(math.ceil(context_seconds * rate / multiple)) * multiple
+    core = int(math.ceil(chunk_seconds * rate / multiple)) * multiple
+    window = core + 2 * context
+    samples = np.asarray(samples, dtype=np.float32)
+    n = len(samples)
+    gain = spectral.level_gain(magnitude)
+    estimate = np.zeros(n, dtype=np.float32)
+    starts = list(range(0, n, core))
+    model.eval()
+    with torch.inference_mode():
+        for k, start in enumerate(starts):
+            lo = start - context
+            piece = np.zeros(window, dtype=np.float32)
+            src_lo, src_hi = max(lo, 0), min(lo + window, n)
+            piece[src_lo - lo:src_hi - lo] = samples[src_lo:src_hi] * gain
+            out = model(torch.from_numpy(piece)[None].to(device))[0].float().cpu().numpy()
+            stop = min(start + core, n)
+            estimate[start:stop] = out[context:context + stop - start] / gain
+            yield Progress("separating", (k + 1) / len(starts))
+    n_frames = int(magnitude.shape[-1])
+    mask = np.zeros((spectral.N_BINS, n_frames), dtype=np.float32)
+    block = 4096
+    for first in range(0, n_frames, block):
+        stop = min(first + block, n_frames)
+        mixture_part = magnitude[:, first:stop].float().cpu()
+        voice_part = spectral.model_magnitude_frames(estimate, first, stop)
+        mask[:, first:stop] = (voice_part / mixture_part.clamp_min(1e-8)).clamp(0, 1).numpy()
+    return ModelAnalysis(mask, None, level_gain=gain)
+
+
+def analyse_any_iter(model, samples: np.ndarray, magnitude, *, device: torch.device | str = "cpu",
+                     corrections=None) -> Job[ModelAnalysis]:
+    """:func:`analyse_iter` for a spectrogram model, :func:`analyse_waveform_iter` for a
+    time-domain one (which takes no corrections: it has no F0 to correct)."""
+    if getattr(model, "is_waveform", False):
+        if corrections is not None:
+            raise IsoldeError("A time-domain model (Wave-U-Net) has no F0 to correct: choose a "
+                              "spectrogram model to separate with corrections")
+        return (yield from analyse_waveform_iter(model, samples, magnitude, device=device))
+    return (yield from analyse_iter(model, magnitude, device=device, corrections=corrections))
+
+
 def native_grid(sample_rate: int) -> tuple[int, int]:
     """(n_fft, hop) at the input's rate with about the model's window length in seconds."""
     n_fft = 2 ** int(round(math.log2(spectral.N_FFT * sample_rate / spectral.MODEL_SAMPLE_RATE)))
@@ -307,8 +364,8 @@ def separate_iter(audio: Audio, model, *, device: torch.device | str = "cpu",
     yield Progress("resampling", 0.0)
     mono16 = model_input(audio)
     magnitude = spectral.model_magnitude(mono16)
-    analysis = yield from scaled(analyse_iter(model, magnitude, device=device,
-                                              corrections=corrections), 0.02, 0.55)
+    analysis = yield from scaled(analyse_any_iter(model, mono16, magnitude, device=device,
+                                                  corrections=corrections), 0.02, 0.55)
     stems_mask = (analysis.vocal_mask if mask_confidence is None
                   else binary_mask(analysis.vocal_mask, mask_confidence))
     vocals = yield from scaled(apply_mask_iter(audio.samples, audio.sample_rate, stems_mask),

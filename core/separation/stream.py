@@ -36,7 +36,8 @@ from ..audio.io import MIN_SECONDS, check_regular_file, refuse_truncated, write_
 from ..audio.truncation import truncation_of
 from ..errors import AudioError
 from ..progress import Job, Progress, scaled
-from .separate import ModelAnalysis, analyse_iter, apply_mask_piece, mask_margins, native_grid
+from .separate import (ModelAnalysis, analyse_any_iter, apply_mask_piece, mask_margins,
+                       native_grid)
 
 #: Songs longer than this (s) are separated from the file, block by block.
 STREAM_SECONDS = 600.0
@@ -127,7 +128,8 @@ def analyse_file_iter(downmix: FileDownmix, model, *, device="cpu",
         beats = yield from scaled(track_beats_iter(downmix.mono, downmix.sample_rate), 0.0, 0.3)
     downmix.mono = np.zeros(0, dtype=np.float32)
     magnitude = spectral.MagnitudeFrames(downmix.mono16)
-    analysis = yield from scaled(analyse_iter(model, magnitude, device=device), 0.3, 1.0)
+    analysis = yield from scaled(analyse_any_iter(model, downmix.mono16, magnitude,
+                                                  device=device), 0.3, 1.0)
     return analysis, beats
 
 

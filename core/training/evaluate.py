@@ -164,7 +164,8 @@ def command(args: argparse.Namespace) -> int:
     if args.baseline and args.model:
         raise IsoldeError("--baseline and --model exclude each other: score one or the other")
     device = pick_device(args.device)
-    model = None if args.baseline else load_model(args.model, device=device)
+    model = None if args.baseline else load_model(args.model, device=device,
+                                                  allow_waveform=True)
     rows = run_with_bar(evaluate_iter(model, dataset, device=device, fast=args.fast,
                                       limit=args.limit, baseline=args.baseline),
                         description="evaluate")

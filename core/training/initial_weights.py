@@ -12,7 +12,7 @@ import torch
 
 from ..errors import IsoldeError
 from ..separation.model_files import load_checked_model as load_model
-from ..separation.models import JointModel, ModelConfig
+from ..separation.models import ModelConfig, build_model
 
 
 def initial_weights(path: str, model_config: ModelConfig) -> dict:
@@ -31,10 +31,10 @@ def initial_weights(path: str, model_config: ModelConfig) -> dict:
             raise IsoldeError(f"Cannot start training from {path}: not an Isolde training "
                               "checkpoint")
     else:
-        state = load_model(source).state_dict()
-    target = JointModel(model_config).state_dict()
+        state = load_model(source, allow_waveform=True).state_dict()
+    target = build_model(model_config).state_dict()
     try:
-        JointModel(model_config).load_state_dict(state)
+        build_model(model_config).load_state_dict(state)
         return state
     except RuntimeError:
         transferred = transfer_weights(state, target)

@@ -32,9 +32,9 @@ from ..errors import IsoldeError
 from ..music import pitch
 from ..progress import Job, Progress, run_with_bar
 from ..progress import run as run_job
-from ..separation.models import JointModel, ModelConfig
+from ..separation.models import JointModel, ModelConfig, build_model
 from ..separation.models.store import save_model
-from ..separation.separate import analyse_iter, pick_device
+from ..separation.separate import analyse_any_iter, pick_device
 from .curves import plot_curves
 from .initial_weights import initial_weights
 from .metrics import melody_metrics, snr_sdr
@@ -52,6 +52,8 @@ class TrainConfig:
     svs_max_channels: int = 192
     f0_channels: int = 12
     f0_max_channels: int = 96
+    wave_depth: int = 8
+    wave_channels: int = 16
     steps: int = 20000
     batch_size: int = 8
     crop_frames: int = 128
@@ -83,7 +85,8 @@ class TrainConfig:
         return ModelConfig(architecture=self.architecture, svs_channels=self.svs_channels,
                            svs_max_channels=self.svs_max_channels, f0_channels=self.f0_channels,
                            f0_max_channels=self.f0_max_channels,
-                           voice_activity=self.vad_weight > 0)
+                           voice_activity=self.vad_weight > 0, wave_depth=self.wave_depth,
+                           wave_channels=self.wave_channels)
 
 
 def f0_targets(f0_hz: torch.Tensor, device=None) -> torch.Tensor:
@@ -120,7 +123,15 @@ def losses(model: JointModel, mixture: torch.Tensor, vocals: torch.Tensor,
     :class:`core.separation.models.joint.ActivityHead`): binary cross-entropy of the head's
     per-frame voice probability against the reference's voicing. Stoller et al. (2018) write the
     multi-task loss as ``a * separation + (1 - a) * CE``; that is this sum with
-    ``vad_weight = (1 - a) / a``, up to the learning rate."""
+    ``vad_weight = (1 - a) / a``, up to the learning rate.
+
+    A time-domain model (Wave-U-Net) has the loss of its paper instead: the mean squared error
+    between its voice and the true one, both divided by the mixture's RMS."""
+    if getattr(model, "is_waveform", False) or getattr(
+            getattr(model, "module", None), "is_waveform", False):
+        scale = mixture.pow(2).mean(dim=1, keepdim=True).sqrt().clamp_min(1e-4)
+        svs = F.mse_loss(model(mixture) / scale, vocals / scale)
+        return {"svs": svs, "total": svs}
     mix_mag = spectral.model_magnitude(mixture)
     voc_mag = spectral.model_magnitude(vocals)
     output = model(mix_mag)
@@ -157,7 +168,8 @@ def evaluate_track(model: JointModel, track, device) -> dict[str, float]:
     pooled = pool_track(track)
     mixture = pooled.vocals + pooled.accompaniment
     spec = spectral.stft(torch.from_numpy(mixture))
-    analysis = run_job(analyse_iter(model, spec.abs()[:spectral.N_BINS], device=device))
+    analysis = run_job(analyse_any_iter(model, mixture, spec.abs()[:spectral.N_BINS],
+                                        device=device))
     mask = torch.from_numpy(np.concatenate([analysis.vocal_mask, analysis.vocal_mask[-1:]], axis=0))
     est = spectral.istft(spec * mask, length=len(mixture)).numpy()
     scores = {"sdr": snr_sdr(pooled.vocals, est)}
@@ -250,7 +262,7 @@ def train_iter(config: TrainConfig) -> Job[Path]:
             d.load(i) for i in _pick_validation(d, config.validation_clips))
 
     torch.manual_seed(config.seed)
-    model = JointModel(config.model_config()).to(device)
+    model = build_model(config.model_config()).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     generator = torch.Generator().manual_seed(config.seed + 1000 * rank)
     step, best = 0, -float("inf")
@@ -394,10 +406,20 @@ def check_config(config: TrainConfig) -> None:
             raise IsoldeError(f"Training option {name!r} must be a {type(default).__name__}, "
                               f"got {value!r}")
     for name in ("steps", "batch_size", "crop_frames", "validate_every", "checkpoint_every",
-                 "svs_channels", "svs_max_channels", "f0_channels", "f0_max_channels"):
+                 "svs_channels", "svs_max_channels", "f0_channels", "f0_max_channels",
+                 "wave_depth", "wave_channels"):
         if not 0 < getattr(config, name) <= 1_000_000:
             raise IsoldeError(f"Training option {name!r} must be a positive number below "
                               f"1000000, got {getattr(config, name)!r}")
+    try:
+        config.model_config().check()
+    except ValueError as exc:
+        raise IsoldeError(f"Bad network options: {exc}") from None
+    if config.architecture == "wave_u_net" and (
+            (config.crop_frames - 1) * spectral.HOP) % 2 ** config.wave_depth:
+        raise IsoldeError(f"A Wave-U-Net of depth {config.wave_depth} needs crops of a multiple "
+                          f"of {2 ** config.wave_depth} samples: choose crop_frames - 1 a "
+                          f"multiple of {max(2 ** config.wave_depth // spectral.HOP, 1)}")
     if not 0 <= config.data_workers <= 256:
         raise IsoldeError(f"Training option 'data_workers' must be 0 to 256, "
                           f"got {config.data_workers!r}")
@@ -458,11 +480,15 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 #: ``isolde train --help`` for each :class:`TrainConfig` field.
 OPTION_HELP = {
-    "architecture": "f0_to_svs, svs_to_f0 or svs_only (see core/separation/models/joint.py)",
+    "architecture": "f0_to_svs, svs_to_f0, svs_only (see core/separation/models/joint.py) or "
+                    "wave_u_net (the time-domain baseline, core/separation/models/wave_unet.py)",
     "svs_channels": "channels of the separation U-Net's first layer",
     "svs_max_channels": "most channels of any separation U-Net layer",
     "f0_channels": "channels of the F0 U-Net's first layer",
     "f0_max_channels": "most channels of any F0 U-Net layer",
+    "wave_depth": "levels of the Wave-U-Net (wave_u_net only; crops of (crop_frames - 1) x 256 "
+                  "samples must be a multiple of 2 ** wave_depth)",
+    "wave_channels": "channels added at each Wave-U-Net level (wave_u_net only)",
     "steps": "optimizer steps in all (a resumed run goes on to this)",
     "batch_size": "crops per step",
     "crop_frames": "crop length in 16 ms frames",

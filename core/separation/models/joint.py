@@ -7,6 +7,8 @@ Three configurations of the same parts:
   correction of it) steers the vocal mask.
 - ``"svs_to_f0"``: the separation U-Net runs first; the F0 U-Net reads the separated voice.
 - ``"svs_only"``: the separation U-Net alone (Jansson et al. 2017); no F0.
+- ``"wave_u_net"``: not built here but by :func:`build_model`: the time-domain Wave-U-Net of
+  :mod:`.wave_unet` (Stoller et al. 2018), a separation-only baseline.
 
 With ``voice_activity`` the F0 U-Net also has a voice-activity head (the multi-task separation
 with vocal activity detection of Stoller et al. 2018, here on the branch that decides voicing):
@@ -25,7 +27,9 @@ from ...music import pitch
 from .features import HarmonicComb, HarmonicStack, LogMagnitude
 from .unet import UNet
 
-ARCHITECTURES = ("f0_to_svs", "svs_to_f0", "svs_only")
+#: The configurations of :class:`JointModel` (magnitude spectrogram in, vocal mask out).
+SPECTROGRAM_ARCHITECTURES = ("f0_to_svs", "svs_to_f0", "svs_only")
+ARCHITECTURES = (*SPECTROGRAM_ARCHITECTURES, "wave_u_net")
 
 
 @dataclass
@@ -41,6 +45,8 @@ class ModelConfig:
     f0_max_channels: int = 128
     harmonics: tuple = field(default=(0.5, 1, 2, 3, 4, 5))
     voice_activity: bool = False
+    wave_depth: int = 8
+    wave_channels: int = 16
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -61,8 +67,11 @@ class ModelConfig:
             raise ValueError(f"unknown architecture {self.architecture!r}")
         if not isinstance(self.voice_activity, bool):
             raise ValueError("voice_activity must be true or false")
-        if self.voice_activity and self.architecture == "svs_only":
-            raise ValueError("the voice-activity head sits on the F0 net: svs_only has none")
+        if self.voice_activity and self.architecture in ("svs_only", "wave_u_net"):
+            raise ValueError("the voice-activity head sits on the F0 net: "
+                             f"{self.architecture} has none")
+        if not (1 <= self.wave_depth <= 14 and 1 <= self.wave_channels <= 256):
+            raise ValueError("wave_depth must be 1 to 14 and wave_channels 1 to 256")
 
 
 @dataclass
@@ -106,6 +115,8 @@ class JointModel(nn.Module):
         super().__init__()
         self.config = config = config or ModelConfig()
         config.check()
+        if config.architecture == "wave_u_net":
+            raise ValueError("wave_u_net is a time-domain network: build it with build_model")
         self.svs_input = LogMagnitude(spectral.N_BINS)
         svs_in = 2 if config.architecture == "f0_to_svs" else 1
         self.svs_net = UNet(svs_in, 1, depth=config.svs_depth, base_channels=config.svs_channels,
@@ -168,4 +179,14 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-__all__ = ["ARCHITECTURES", "JointModel", "ModelConfig", "ModelOutput", "count_parameters"]
+def build_model(config: ModelConfig) -> nn.Module:
+    """The network a configuration describes: a :class:`JointModel`, or for ``wave_u_net`` a
+    :class:`~.wave_unet.WaveUNet` (which takes waveforms, not magnitudes: ``is_waveform``)."""
+    if config.architecture == "wave_u_net":
+        from .wave_unet import WaveUNet
+        return WaveUNet(config)
+    return JointModel(config)
+
+
+__all__ = ["ARCHITECTURES", "SPECTROGRAM_ARCHITECTURES", "JointModel", "ModelConfig", "ModelOutput", "build_model",
+           "count_parameters"]

@@ -15,7 +15,7 @@ import torch
 
 from ...audio.fileio import atomic_path, write_text_atomic
 from ...errors import ModelError
-from .joint import JointModel, ModelConfig
+from .joint import JointModel, ModelConfig, build_model
 
 RESOURCES = Path(__file__).resolve().parents[3] / "resources"
 #: The model Isolde uses unless told otherwise: the F0 -> SVS network with a voice-activity head
@@ -85,7 +85,7 @@ def load_model(path: str | os.PathLike | None = None, *, device: str | torch.dev
         raise ModelError(f"Model file is corrupt (its SHA-256 does not match its card): {path}")
     try:
         config = ModelConfig.from_dict(card["config"])
-        model = JointModel(config)
+        model = build_model(config)
     except (TypeError, ValueError, KeyError) as exc:
         raise ModelError(f"Model card describes no model Isolde knows: {path} ({exc})") from exc
     try:

@@ -6,7 +6,8 @@ A run lives in one folder: ``checkpoint.pt`` (model + optimizer + step + random 
 Running the same command again continues from the checkpoint.
 
 Sources are written ``KIND:ARG``: ``mir1k:PATH``, ``musdb:PATH``, ``medleydb:PATH``,
-``pairs:PATH`` (songs with their instrumentals), ``synthetic:N`` (N generated songs),
+``pairs:PATH`` (songs with their instrumentals), ``unlabelled:PATH`` (songs without stems, for
+``--adversarial-weight``), ``synthetic:N`` (N generated songs),
 ``rendered:N`` (N FluidSynth accompaniments), ``produced:PATH`` (validation only). Training crops are drawn at random from all training tracks,
 with the voice of one track remixed over another's accompaniment half of the time (the sources
 and the crops: :mod:`.sources`).
@@ -38,7 +39,7 @@ from ..separation.separate import analyse_any_iter, pick_device
 from .curves import plot_curves
 from .initial_weights import initial_weights
 from .metrics import melody_metrics, snr_sdr
-from .sources import CropSampler, open_source, pool_track
+from .sources import crop_batches, load_pool, open_source, pool_track
 
 
 @dataclass
@@ -62,6 +63,7 @@ class TrainConfig:
     f0_weight: float = 1.0
     voicing_weight: float = 0.0
     vad_weight: float = 0.0
+    adversarial_weight: float = 0.0
     init_from: str = ""
     remix_probability: float = 0.5
     silence_probability: float = 0.05
@@ -238,15 +240,21 @@ def train_iter(config: TrainConfig) -> Job[Path]:
     else:
         device = pick_device(config.device)
     # Every cheap check before the run folder is made: sources, starting weights.
-    train_sets, valid_sets = [], []
+    train_sets, valid_sets, unlabelled_sets = [], [], []
     for spec in config.sources:
         train_set, valid_set = open_source(spec)
-        if train_set is not None:
+        if getattr(train_set, "unlabelled", False):
+            unlabelled_sets.append(train_set)
+        elif train_set is not None:
             train_sets.append(train_set)
         if valid_set is not None:
             valid_sets.append((spec.partition(":")[0].lower(), valid_set))
     if not train_sets:
-        raise IsoldeError("No training data: every --source given is a validation set only")
+        raise IsoldeError("No training data: every --source given is a validation set only "
+                          "or unlabelled")
+    if unlabelled_sets and config.adversarial_weight <= 0:
+        raise IsoldeError("Unlabelled songs serve the adversarial term only: give "
+                          "--adversarial-weight above 0 or leave out the unlabelled source")
     checkpoint_file = out / "checkpoint.pt"
     initial = (initial_weights(config.init_from, config.model_config())
                if config.init_from and not checkpoint_file.exists() else None)
@@ -255,7 +263,8 @@ def train_iter(config: TrainConfig) -> Job[Path]:
         write_text_atomic(out / "config.json", json.dumps(asdict(config), indent=2) + "\n")
 
     yield Progress("loading data", 0.0)
-    pool = yield from _load_pool(train_sets, config.data_workers)
+    pool = yield from load_pool(train_sets, config.data_workers)
+    unlabelled_pool = yield from load_pool(unlabelled_sets, config.data_workers)
     validation_tracks: dict[str, list] = {}
     for source, d in valid_sets:
         validation_tracks.setdefault(source, []).extend(
@@ -265,6 +274,12 @@ def train_iter(config: TrainConfig) -> Job[Path]:
     model = build_model(config.model_config()).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     generator = torch.Generator().manual_seed(config.seed + 1000 * rank)
+    adversary = None
+    if config.adversarial_weight > 0:
+        from .adversarial import Adversary
+        if distributed:
+            raise IsoldeError("--adversarial-weight trains on one process only (not under torchrun)")
+        adversary = Adversary(pool, unlabelled_pool, config, device)
     step, best = 0, -float("inf")
     if checkpoint_file.exists():
         state = torch.load(checkpoint_file, map_location="cpu", weights_only=True)
@@ -272,21 +287,26 @@ def train_iter(config: TrainConfig) -> Job[Path]:
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
         step, best = int(state["step"]), float(state["best"])
+        if adversary is not None and "adversary" in state:
+            adversary.load_state_dict(state["adversary"])
     elif initial is not None:
         model.load_state_dict(initial)
     trainable = model
     if distributed:
         trainable = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None)
-    batches = _crop_batches(pool, config, generator, first_seed=config.seed + 1000 * rank + step)
+    batches = crop_batches(pool, config, generator, first_seed=config.seed + 1000 * rank + step)
     log_file = out / "log.csv"
     started, first_step = time.time(), step
     running: dict[str, float] = {}
 
     def save_checkpoint() -> None:
         tmp = checkpoint_file.with_suffix(".tmp")
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "generator": generator.get_state(), "step": step, "best": best}, tmp)
+        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                 "generator": generator.get_state(), "step": step, "best": best}
+        if adversary is not None:
+            state["adversary"] = adversary.state_dict()
+        torch.save(state, tmp)
         os.replace(tmp, checkpoint_file)
 
     while step < config.steps:
@@ -296,9 +316,14 @@ def train_iter(config: TrainConfig) -> Job[Path]:
         mixture, vocals, f0 = next(batches)
         parts = losses(trainable, mixture.to(device), vocals.to(device), f0, config.f0_weight,
                        config.voicing_weight, config.vad_weight)
+        if adversary is not None:
+            parts["adversarial"] = adversary.separator_loss(trainable)
+            parts["total"] = parts["total"] + config.adversarial_weight * parts["adversarial"]
         optimizer.zero_grad(set_to_none=True)
         parts["total"].backward()
         optimizer.step()
+        if adversary is not None:
+            parts["critics"] = adversary.critic_step()
         step += 1
         for k, v in parts.items():
             value = float(v.detach())
@@ -331,65 +356,6 @@ def train_iter(config: TrainConfig) -> Job[Path]:
     return out
 
 
-def _load_track(dataset, index: int):
-    return pool_track(dataset.load(index))
-
-
-def _load_pool(train_sets: list, workers: int):
-    """Every training track at the model rate (yields progress; returns the list). With
-    ``workers`` > 0 the tracks load (and generated songs render) in that many processes."""
-    jobs = [(d, i) for d in train_sets for i in range(len(d))]
-    pool = []
-    if workers <= 0:
-        for d, i in jobs:
-            pool.append(_load_track(d, i))
-            if len(pool) % 20 == 0:
-                yield Progress("loading data", 0.0, f"{len(pool)}/{len(jobs)} tracks")
-        return pool
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(max_workers=workers) as executor:
-        for track in executor.map(_load_track, *zip(*jobs), chunksize=4):
-            pool.append(track)
-            if len(pool) % 20 == 0:
-                yield Progress("loading data", 0.0, f"{len(pool)}/{len(jobs)} tracks")
-    return pool
-
-
-class _CropStream(torch.utils.data.IterableDataset):
-    """Endless training batches from a :class:`CropSampler` in each DataLoader worker, each
-    worker with its own generator (``first_seed`` + worker number)."""
-
-    def __init__(self, pool: list, config: TrainConfig, first_seed: int):
-        self.pool, self.config, self.first_seed = pool, config, first_seed
-
-    def __iter__(self):
-        info = torch.utils.data.get_worker_info()
-        worker = info.id if info is not None else 0
-        generator = torch.Generator().manual_seed(self.first_seed + 7919 * (worker + 1))
-        sampler = CropSampler(self.pool, self.config, generator)
-        while True:
-            yield sampler.batch()
-
-
-def _crop_batches(pool: list, config: TrainConfig, generator: torch.Generator, first_seed: int):
-    """An endless iterator of (mixture, vocals, f0) training batches.
-
-    Without data workers the crops come from the run's own generator, saved in the checkpoint,
-    so that a resumed run draws the same crops as an unbroken one. With ``data_workers`` > 0 they
-    are drawn in that many processes beside training (what keeps a GPU busy: a batch of 32 crops
-    with the production chains takes about 0.2 s of one CPU core), each seeded from
-    ``first_seed`` (the step included), so a resumed run draws new crops instead."""
-    if config.data_workers <= 0:
-        sampler = CropSampler(pool, config, generator)
-        while True:
-            yield sampler.batch()
-    loader = torch.utils.data.DataLoader(_CropStream(pool, config, first_seed), batch_size=None,
-                                         num_workers=config.data_workers, prefetch_factor=4,
-                                         persistent_workers=True)
-    yield from loader
-
-
 def check_config(config: TrainConfig) -> None:
     """Refuse a configuration whose fields have the wrong type or an impossible value."""
     for name, default in asdict(TrainConfig()).items():
@@ -420,6 +386,11 @@ def check_config(config: TrainConfig) -> None:
         raise IsoldeError(f"A Wave-U-Net of depth {config.wave_depth} needs crops of a multiple "
                           f"of {2 ** config.wave_depth} samples: choose crop_frames - 1 a "
                           f"multiple of {max(2 ** config.wave_depth // spectral.HOP, 1)}")
+    if config.adversarial_weight < 0 or not math.isfinite(config.adversarial_weight):
+        raise IsoldeError("Training option 'adversarial_weight' must be 0 or more")
+    if config.adversarial_weight > 0 and config.architecture == "wave_u_net":
+        raise IsoldeError("The adversarial term judges spectrogram estimates: the Wave-U-Net "
+                          "has none (use it with f0_to_svs, svs_to_f0 or svs_only)")
     if not 0 <= config.data_workers <= 256:
         raise IsoldeError(f"Training option 'data_workers' must be 0 to 256, "
                           f"got {config.data_workers!r}")
@@ -466,6 +437,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", action="append", dest="sources", default=None,
                         help="data source KIND:ARG (repeatable): mir1k:PATH, musdb:PATH, "
                              "medleydb:PATH, pairs:PATH (songs with their instrumentals), "
+                             "unlabelled:PATH (songs without stems, adversarial term), "
                              "synthetic:N, rendered:N (FluidSynth accompaniments), "
                              "produced:PATH (validation only)")
     parser.add_argument("--out", default=None, help=f"run folder (default {defaults.out})")
@@ -498,6 +470,10 @@ OPTION_HELP = {
     "voicing_weight": "weight of the logistic loss on each frame's peak saliency against 0.1",
     "vad_weight": "weight of the voice-activity loss; above 0 the model gets a voice-activity "
                   "head (multi-task separation with vocal activity detection)",
+    "adversarial_weight": "weight of the semi-supervised adversarial term (Stoller et al. "
+                          "2018; core/training/adversarial.py); above 0, two critics judge the "
+                          "estimates of unlabelled mixtures (--source unlabelled:FOLDER, or "
+                          "independent training crops)",
     "init_from": "start from this model file or run checkpoint.pt (another architecture's "
                  "shared sub-networks too)",
     "remix_probability": "share of crops whose voice and accompaniment come from different clips",

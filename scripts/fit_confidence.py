@@ -9,6 +9,11 @@ off the reference, or wrongly voiced), fits a logistic regression (scikit-learn,
 already brings) on the standardised features and prints the constants to paste into
 ``confidence.py``; then the median per-clip ROC AUC on the validation split of each ``--check``
 set, with the fitted and with the current weights.
+
+``--produced-crops N`` adds N crops of the same training clips made to sound produced
+(:class:`core.training.sources.CropSampler` with every voice through the vocal chain, every
+accompaniment through the bus chain, voices remixed over other clips' accompaniment at -9 to +3
+dB), so that the regression also sees the outputs the model gives on produced-sounding music.
 """
 from __future__ import annotations
 
@@ -33,15 +38,44 @@ from core.training.sources import open_source, pool_track  # noqa: E402
 def clip_frames(model, track) -> tuple[np.ndarray, np.ndarray]:
     """(features (n, 16), wrong (n,)) over the frames the reference covers."""
     pooled = pool_track(track)
-    mixture = pooled.vocals + pooled.accompaniment
+    return frames_of(model, pooled.vocals + pooled.accompaniment, (track.f0_times, track.f0_hz))
+
+
+def frames_of(model, mixture: np.ndarray, times_f0: tuple[np.ndarray, np.ndarray] | None = None,
+              reference_frames: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(features, wrong) of one mixture at the model rate against a reference F0, given either
+    as (times, Hz) or per model frame."""
     magnitude = spectral.model_magnitude(torch.from_numpy(mixture))
     analysis = run(analyse_iter(model, magnitude))
     f0 = analysis.f0_hz()
     times = analysis.frame_times
-    reference = pitch.interpolate_f0(track.f0_times, track.f0_hz, times)
-    inside = times <= track.f0_times[-1]
-    features = confidence.confidence_features(analysis.f0_saliency, f0, analysis.vocal_mask)
+    if reference_frames is not None:
+        n = min(len(reference_frames), len(f0))
+        reference, f0, inside = reference_frames[:n], f0[:n], np.ones(n, dtype=bool)
+        features = confidence.confidence_features(analysis.f0_saliency[:, :n], f0,
+                                                  analysis.vocal_mask[:, :n])
+    else:
+        reference = pitch.interpolate_f0(*times_f0, times)
+        inside = times <= times_f0[0][-1]
+        features = confidence.confidence_features(analysis.f0_saliency, f0, analysis.vocal_mask)
     return features[inside], confidence.wrong_frames(reference, f0)[inside]
+
+
+def produced_crops(model, dataset, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``n`` produced-sounding crops of ``dataset``'s clips (see the module docstring)."""
+    from core.training.sources import CropSampler
+    from core.training.train import TrainConfig
+
+    config = TrainConfig(batch_size=1, crop_frames=300, vocal_chain_probability=1.0,
+                         accompaniment_bus_probability=1.0, vocal_gain_min_db=-9.0,
+                         vocal_gain_max_db=3.0, silence_probability=0.0, level_jitter_db=0.0)
+    pool = [pool_track(dataset.load(i)) for i in range(len(dataset))]
+    sampler = CropSampler(pool, config, torch.Generator().manual_seed(5))
+    rows = []
+    for _ in range(n):
+        mixture, _, f0 = sampler.batch()
+        rows.append(frames_of(model, mixture[0].numpy(), reference_frames=f0[0].numpy()))
+    return rows
 
 
 def collect(model, dataset, clips: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -62,10 +96,14 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=120)
     parser.add_argument("--check", action="append", default=[])
     parser.add_argument("--model", default=None)
+    parser.add_argument("--produced-crops", type=int, default=0,
+                        help="produced-sounding crops of the training clips added to the fit")
     args = parser.parse_args()
     model = load_checked_model(args.model)
     train_set, _ = open_source(args.train)
     frames = collect(model, train_set, args.clips)
+    if args.produced_crops:
+        frames += produced_crops(model, train_set, args.produced_crops)
     x = np.concatenate([f for f, _ in frames])
     y = np.concatenate([w for _, w in frames])
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9

@@ -66,6 +66,7 @@ def test_train_pool_is_the_same_loaded_in_worker_processes(tmp_path):
     root = write_fake_mir1k(tmp_path / "mir1k")
     train_set, _ = open_source(f"mir1k:{root}")
     here, there = (run_job(load_pool([train_set], workers)) for workers in (0, 2))
+    assert run_job(load_pool([], 2)) == []
     assert [t.name for t in here] == [t.name for t in there] and len(here) == len(train_set)
     for a, b in zip(here, there):
         np.testing.assert_array_equal(a.vocals, b.vocals)

@@ -227,8 +227,8 @@ def load_pool(train_sets: list, workers: int):
     """Every training track at the model rate (yields progress; returns the list). With
     ``workers`` > 0 the tracks load (and generated songs render) in that many processes."""
     jobs = [(d, i) for d in train_sets for i in range(len(d))]
-    pool = []
-    if workers <= 0:
+    pool: list[PooledTrack] = []
+    if workers <= 0 or not jobs:
         for d, i in jobs:
             pool.append(_load_track(d, i))
             if len(pool) % 20 == 0:

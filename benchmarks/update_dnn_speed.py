@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/update_dnn_speed.py [--minutes 4] [--share 0.2] [--steps N]
                                                     [--threads N] [--model FILE] [--device cpu]
+                                                    [--no-guard]
 
 A generated song (stereo, 44.1 kHz) gets corrections over ``--share`` of its length (spans of
 4 s, drawn from the song's true F0, every fourth one erased instead). The round trip is what the
@@ -95,6 +96,8 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="a model file (default: random weights)")
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--no-guard", action="store_true",
+                        help="adapt without the F0 guard (AdaptConfig.guard), to compare")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -113,10 +116,11 @@ def main() -> None:
     corrections = make_corrections(f0, args.share)
     frames = np.arange(int(args.minutes * 60 / 0.016)) * 0.016
     covered = corrections.to_frames(frames)[0].mean()
-    config = AdaptConfig(steps=args.steps)
+    config = AdaptConfig(steps=args.steps, guard=not args.no_guard)
     print(f"{args.minutes:g}-minute song, corrections over {100 * covered:.0f} % of it, "
           f"{args.steps} steps x {config.batch_size} crops x {config.crop_frames} frames, "
-          f"{torch.get_num_threads()} threads, device {device}")
+          f"{torch.get_num_threads()} threads, device {device}, "
+          f"{'no F0 guard' if args.no_guard else 'F0 guard'}")
     for _ in range(args.repeat):
         start = time.perf_counter()
         adapted = run(adapt_iter(model, model_input(audio), corrections, config=config,

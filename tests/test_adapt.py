@@ -233,7 +233,9 @@ def test_adapted_weights_round_trip(song, tmp_path):
     assert _same_state(_state(base), _state(tiny_model()))
 
     path = save_model(adapted, tmp_path / "adapted.safetensors", half=False)
-    assert np.array_equal(run(analyse_iter(load_model(path), magnitude)).vocal_mask, expected)
+    reopened = load_model(path)
+    assert reopened.config.f0_guard, "the saved update carries its guard"
+    assert np.array_equal(run(analyse_iter(reopened, magnitude)).vocal_mask, expected)
 
     with pytest.raises(ModelError):
         load_adapted(tiny_model("svs_only"), adapted_state(adapted))
@@ -319,3 +321,72 @@ def test_cli_refuses_negative_adapt_steps(tmp_path, capsys, tiny_model_file, cli
     code, err = _cli(capsys, cli_song[0], "-o", out, "--model", tiny_model_file,
                      "--corrections", good, "--adapt-steps", "-1")
     _one_error_line(code, err, out, "0 or more")
+
+
+def test_guard_keeps_the_base_saliency_where_the_f0_agrees():
+    from core.separation.models.joint import guard_saliency
+
+    n_bins, semitone = pitch.N_F0_BINS, pitch.BINS_PER_SEMITONE
+    base = torch.full((1, n_bins, 5), 0.01)
+    adapted = torch.full((1, n_bins, 5), 0.02)
+    # frame 0: both unvoiced; 1: both voiced within a semitone; 2: an octave apart;
+    # 3: only the adapted one voiced; 4: only the base voiced.
+    base[0, 100, 1], adapted[0, 100 + semitone - 1, 1] = 0.9, 0.6
+    base[0, 100, 2], adapted[0, 100 + 12 * semitone, 2] = 0.9, 0.8
+    adapted[0, 120, 3] = 0.7
+    base[0, 80, 4] = 0.5
+    out = guard_saliency(adapted, base)
+    kept_base = [bool(torch.equal(out[0, :, t], base[0, :, t])) for t in range(5)]
+    kept_adapted = [bool(torch.equal(out[0, :, t], adapted[0, :, t])) for t in range(5)]
+    assert kept_base == [True, True, False, False, False]
+    assert kept_adapted == [False, False, True, True, True]
+
+
+def test_update_carries_the_base_f0_path_as_its_guard(song):
+    from core.separation.models.joint import guard_saliency
+
+    mono, f0, times = song
+    base = _quiet_tiny_model()
+    corrections = _corrections(f0, times)
+    guarded = run(adapt_iter(base, mono, corrections,
+                             config=AdaptConfig(steps=15, learning_rate=3e-3)))
+    free = run(adapt_iter(base, mono, corrections,
+                          config=AdaptConfig(steps=15, learning_rate=3e-3, guard=False)))
+    assert guarded.config.f0_guard and not free.config.f0_guard and not base.config.f0_guard
+    guard_state = {k.removeprefix("f0_guard."): v for k, v in _state(guarded).items()
+                   if k.startswith("f0_guard.")}
+    base_f0 = {k: v for k, v in _state(base).items() if k.startswith(("f0_", "harmonic_stack"))}
+    assert guard_state and _same_state(guard_state, base_f0)
+    assert all(not p.requires_grad for p in guarded.f0_guard.parameters())
+
+    magnitude = spectral.model_magnitude(mono)[None, :, :128]
+    with torch.no_grad():
+        own, from_base = free.estimate_f0(magnitude), base.estimate_f0(magnitude)
+        seen = guarded.estimate_f0(magnitude)
+    assert torch.equal(seen, guard_saliency(own, from_base))
+    changed = ~torch.isclose(own, from_base).all(dim=1)[0]
+    kept = torch.isclose(seen, from_base).all(dim=1)[0]
+    assert changed.any() and kept.any(), "the update changed some frames and left others be"
+    assert not torch.equal(seen, own) and not torch.equal(seen, from_base)
+
+
+def test_guarded_weights_refuse_another_base(song):
+    mono, f0, times = song
+    adapted = run(adapt_iter(tiny_model(), mono, _corrections(f0, times),
+                             config=AdaptConfig(steps=1)))
+    with pytest.raises(ModelError):
+        load_adapted(tiny_model("svs_to_f0"), adapted_state(adapted))
+
+
+def test_a_card_with_a_guard_on_the_wrong_network_is_refused(song, tmp_path):
+    import json
+
+    from core.separation.models.store import card_path, load_model, save_model
+
+    path = save_model(tiny_model("svs_to_f0"), tmp_path / "m.safetensors", half=False)
+    card = json.loads(card_path(path).read_text())
+    for bad in (True, "yes"):
+        card["config"]["f0_guard"] = bad
+        card_path(path).write_text(json.dumps(card))
+        with pytest.raises(ModelError, match="no model Isolde knows"):
+            load_model(path)

@@ -85,6 +85,30 @@ def test_simulation_runs_end_to_end(tmp_path, capsys, fake_mir1k, tiny_model_fil
     assert "RPA rest" in stdout and "adapted" in stdout
 
 
+def test_simulation_without_the_guard_adapts_unguarded(tmp_path, capsys, fake_mir1k,
+                                                      tiny_model_file, monkeypatch):
+    from core.separation import adapt
+    from core.training import simulate
+
+    seen = []
+    real = adapt.adapt_iter
+
+    def spy(*args, **kwargs):
+        model = yield from real(*args, **kwargs)
+        seen.append(model.config.f0_guard)
+        return model
+
+    monkeypatch.setattr(simulate, "adapt_iter", spy)
+    for extra, expected in (((), True), (("--no-guard",), False)):
+        seen.clear()
+        code, _, err = _simulate(capsys, "--dataset", f"mir1k:{fake_mir1k}", "--model",
+                                 tiny_model_file, "--shares", "0,50", "--steps", "1",
+                                 "--limit", "1", "--out", tmp_path / f"sim{len(extra)}",
+                                 "--device", "cpu", "--fast-sdr", *extra)
+        assert code == 0, err
+        assert seen == [expected]
+
+
 def test_simulation_with_bss_eval(tmp_path, capsys, fake_mir1k, tiny_model_file):
     out = tmp_path / "sim"
     code, stdout, err = _simulate(capsys, "--dataset", f"mir1k:{fake_mir1k}", "--model",

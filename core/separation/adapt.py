@@ -22,6 +22,11 @@ What is learnt from what (on crops of the song's 16 kHz magnitude spectrogram):
    saliency with the corrections imposed, as
    :meth:`core.separation.corrections.Corrections.saliency_override` does, detached).
 
+After fine-tuning, the adapted ``f0_to_svs`` network carries a frozen copy of the base's F0 path
+(:meth:`core.separation.models.joint.JointModel.attach_f0_guard`) and, frame by frame, hears the
+base saliency wherever the two agree on the F0 (:func:`~core.separation.models.joint.guard_saliency`):
+an update moves the separation only where it changed the melody (``AdaptConfig.guard``).
+
 Crops lie over the corrected spans (with about a quarter of a crop of context before each) plus
 :attr:`AdaptConfig.context_share` of crops elsewhere. The network stays in eval mode while it
 learns: a handful of crops from one song would make poor batch-norm statistics, and with dropout
@@ -82,6 +87,8 @@ class AdaptConfig:
     leak_weight, harmonic_weight : the two halves of the harmonic scaffold on drawn frames (term 2)
     harmonic_band_hz : the scaffold applies below this frequency (Hz)
     keep_weight : weight of the stay-close-to-the-base penalty on uncorrected frames (term 3)
+    guard : the adapted ``f0_to_svs`` network carries the base's F0 path and keeps the base
+        saliency wherever the two agree on the F0 (:func:`core.separation.models.joint.guard_saliency`)
     seed : seeds the crop placement and order (the only randomness)
     """
 
@@ -102,6 +109,9 @@ class AdaptConfig:
     harmonic_weight: float = 0.0
     harmonic_band_hz: float = 4000.0
     keep_weight: float = 1.0
+    # Do no harm: the separation moves only where the update changed the melody (see
+    # guard_saliency for the figures).
+    guard: bool = True
     seed: int = 0
 
     @property
@@ -375,6 +385,8 @@ def adapt_iter(base_model: JointModel, mono16: np.ndarray, corrections: Correcti
     _check_cancel(cancel)
     for p in model.parameters():
         p.grad = None
+    if config.guard and model.config.architecture == "f0_to_svs" and not model.config.f0_guard:
+        model.attach_f0_guard(reference)
     return model.eval()
 
 
@@ -392,8 +404,10 @@ def load_adapted(base_model: JointModel, tensors: dict[str, torch.Tensor]) -> Jo
     :func:`adapted_state`. Raises :class:`ModelError` if they do not fit that network."""
     model = copy.deepcopy(base_model)
     try:
+        if any(name.startswith("f0_guard.") for name in tensors):
+            model.attach_f0_guard(base_model)
         model.load_state_dict(dict(tensors), strict=True)
-    except (RuntimeError, TypeError) as exc:
+    except (RuntimeError, TypeError, ValueError) as exc:
         raise ModelError("The adapted weights do not fit this model (was it adapted from "
                          "another one?)") from exc
     return model.eval()

@@ -88,6 +88,8 @@ class SimulationConfig:
     unadapted: bool = False
     seed: int = 0
     budgets: tuple = ()
+    #: Update DNN's F0 guard (AdaptConfig.guard); False measures the update without it.
+    guard: bool = True
     modes: tuple = field(init=False)
 
     def __post_init__(self):
@@ -315,7 +317,7 @@ def simulate_iter(config: SimulationConfig, model=None) -> Job[list[dict]]:
                     steps = config.steps if mode == "adapted" else 0
                     adapted = yield from scaled(adapt_iter(
                         model, mixture, corrections, device=device,
-                        config=AdaptConfig(steps=steps, seed=config.seed)),
+                        config=AdaptConfig(steps=steps, seed=config.seed, guard=config.guard)),
                         lo, lo + 0.6 * (hi - lo))
                     est_vocals, est_f0 = yield from scaled(
                         separate_at_model_rate(adapted, mixture, corrections, device),
@@ -514,6 +516,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="also simulate a user who corrects the worst errors first, with "
                              "these seconds of corrections, e.g. 5,15,30,60")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-guard", action="store_true",
+                        help="adapt without Update DNN's F0 guard (to compare)")
 
 
 def command(args: argparse.Namespace) -> int:
@@ -527,7 +531,7 @@ def command(args: argparse.Namespace) -> int:
                               shares=_parse_shares(args.shares), steps=args.steps,
                               limit=args.limit, out=args.out, device=args.device,
                               fast_sdr=args.fast_sdr, unadapted=args.unadapted, seed=args.seed,
-                              budgets=_parse_budgets(args.budgets))
+                              budgets=_parse_budgets(args.budgets), guard=not args.no_guard)
     out = check_output_folder(config.out)
     rows = run_with_bar(simulate_iter(config), description="simulate")
     if not rows:

@@ -68,6 +68,8 @@ from .models import JointModel
 #: One round trip on a 4-minute song (``benchmarks/update_dnn_speed.py``) took 10-11 s on the
 #: 2-core reference CPU with one torch thread (about 5-6 s adapting, 5 s re-separating) while a
 #: training run kept the other core busy; with two threads on that busy machine it took 50-75 s.
+#: The F0 guard runs the F0 net twice when re-separating: 11.9 s against 9.9 s without it, two
+#: threads, measured in one run (``--no-guard``).
 DEFAULT_ADAPT_STEPS = 12
 
 _EPS = 1e-6

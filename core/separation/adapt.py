@@ -24,8 +24,9 @@ What is learnt from what (on crops of the song's 16 kHz magnitude spectrogram):
 
 After fine-tuning, the adapted ``f0_to_svs`` network carries a frozen copy of the base's F0 path
 (:meth:`core.separation.models.joint.JointModel.attach_f0_guard`) and, frame by frame, hears the
-base saliency wherever the two agree on the F0 (:func:`~core.separation.models.joint.guard_saliency`):
-an update moves the separation only where it changed the melody (``AdaptConfig.guard``).
+base saliency wherever the two agree on the F0, or where the adapted one would call unvoiced a
+frame the base heard singing in (:func:`~core.separation.models.joint.guard_saliency`): an update
+moves the separation only where it changed the melody (``AdaptConfig.guard``).
 
 Crops lie over the corrected spans (with about a quarter of a crop of context before each) plus
 :attr:`AdaptConfig.context_share` of crops elsewhere. The network stays in eval mode while it
@@ -90,7 +91,8 @@ class AdaptConfig:
     harmonic_band_hz : the scaffold applies below this frequency (Hz)
     keep_weight : weight of the stay-close-to-the-base penalty on uncorrected frames (term 3)
     guard : the adapted ``f0_to_svs`` network carries the base's F0 path and keeps the base
-        saliency wherever the two agree on the F0 (:func:`core.separation.models.joint.guard_saliency`)
+        saliency where the two agree on the F0 or only the base hears a voice
+        (:func:`core.separation.models.joint.guard_saliency`)
     seed : seeds the crop placement and order (the only randomness)
     """
 

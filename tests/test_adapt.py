@@ -73,7 +73,7 @@ class _SaliencyOnly:
     def refine_mask(self, start, stop, mask):
         return mask
 
-    def refine_with_exemplars(self, mask, magnitude, estimated_f0):
+    def refine_with_exemplars(self, mask, magnitude, estimated_f0, quiet=None):
         return mask
 
 

@@ -95,3 +95,69 @@ def test_corrections_use_only_deleted_spans_and_the_shown_f0():
     assert not np.allclose(refined[:, voiced], 0.5)
     assert np.array_equal(refined[:, ~voiced], mask[:, ~voiced])
     assert frames[voiced].min() >= 4.0
+
+
+def test_exemplars_weigh_less_where_the_f0_is_only_estimated():
+    from core.separation import exemplars
+
+    acc, voice, f0 = _song()
+    magnitude = spectral.model_magnitude(acc + voice).numpy()
+    frames = spectral.frame_times(magnitude.shape[1])
+    deleted = frames < 3.9
+    mask = np.full(magnitude.shape, 0.6, dtype=np.float32)
+    second = exemplar_vocal_mask(magnitude, f0, deleted)
+    voiced = f0 > 0
+    corrected = voiced & (frames < 5.0)
+    estimated = voiced & ~corrected
+    assert corrected.any() and estimated.any()
+    combined = combine_with_exemplars(mask, magnitude, f0, deleted, corrected)
+    w = exemplars.ESTIMATED_WEIGHT
+    assert 0.0 < w < exemplars.CORRECTED_WEIGHT
+    np.testing.assert_allclose(combined[:, corrected], np.sqrt(0.6 * second[:, corrected]),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(combined[:, estimated],
+                               0.6 ** (1 - w) * second[:, estimated] ** w, rtol=1e-5, atol=1e-6)
+    # Without the corrected frames named, every voiced frame counts as corrected.
+    everywhere = combine_with_exemplars(mask, magnitude, f0, deleted)
+    np.testing.assert_allclose(everywhere[:, voiced], np.sqrt(0.6 * second[:, voiced]),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_quiet_frames_are_the_frames_surely_without_a_voice():
+    from core.music import pitch
+    from core.separation.exemplars import quiet_frames
+
+    n = 150
+    saliency = np.full((pitch.N_F0_BINS, n), 0.001, dtype=np.float32)
+    saliency[200, 50:100] = 0.95  # a clear voice
+    saliency[200, 100:150] = 0.09  # just under the voicing threshold: unvoiced, but unsure
+    f0 = pitch.saliency_to_f0(saliency)
+    quiet = quiet_frames(saliency, f0, np.zeros((256, n), dtype=np.float32))
+    assert quiet[:50].all() and not quiet[50:].any()
+
+
+def test_a_song_without_corrections_hears_its_quiet_frames(monkeypatch):
+    """With no correction at all, the frames the network is sure hold no voice serve as exemplars
+    (at the estimated frames' weight); the unvoiced frames' mask is the network's own."""
+    from core.progress import run
+    from core.separation import exemplars
+    from core.separation.model_files import load_checked_model
+    from core.separation.separate import analyse_iter
+
+    acc, voice, _ = _song()
+    magnitude = spectral.model_magnitude(acc + voice)
+    model = load_checked_model(None)
+    heard = run(analyse_iter(model, magnitude))
+    monkeypatch.setattr(exemplars, "QUIET_CONFIDENCE", 1.01)  # nothing is ever that sure
+    alone = run(analyse_iter(model, magnitude))
+    assert not alone.quiet_frames.any()
+    monkeypatch.undo()
+    f0 = alone.f0_hz()
+    quiet = exemplars.quiet_frames(alone.f0_saliency, f0, alone.vocal_mask)
+    assert quiet.sum() >= MIN_EXEMPLAR_FRAMES and np.array_equal(heard.quiet_frames, quiet)
+    expected = combine_with_exemplars(alone.vocal_mask, magnitude.numpy(), f0, quiet,
+                                      np.zeros(len(f0), dtype=bool))
+    np.testing.assert_allclose(heard.vocal_mask, expected, atol=1e-6)
+    voiced = f0 > 0
+    assert np.array_equal(heard.vocal_mask[:, ~voiced], alone.vocal_mask[:, ~voiced])
+    assert not np.allclose(heard.vocal_mask[:, voiced], alone.vocal_mask[:, voiced])

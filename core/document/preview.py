@@ -71,16 +71,20 @@ class RangeUpdate:
 
 
 def _with_exemplars(mask: np.ndarray, magnitude: np.ndarray, first: int, mono16: np.ndarray,
-                    shown_f0: np.ndarray, corrections: Corrections, n_frames: int) -> np.ndarray:
+                    shown_f0: np.ndarray, corrections: Corrections, n_frames: int,
+                    quiet: np.ndarray | None) -> np.ndarray:
     """``corrections.refine_with_exemplars`` for frames ``first:first + mask.shape[1]``.
 
-    The exemplars are every deleted frame of the song: those outside the stretch are appended
-    after it (their spectra computed alone), so the stretch's voiced frames find the same
-    neighbours as in a whole-song pass.
+    The exemplars are every deleted frame of the song and every frame of ``quiet`` (the
+    analysis's :attr:`~core.separation.separate.ModelAnalysis.quiet_frames`) nobody corrected:
+    those outside the stretch are appended after it (their spectra computed alone), so the
+    stretch's voiced frames find the same neighbours as in a whole-song pass.
     """
     stop = first + mask.shape[1]
     corrected, f0 = corrected_frames(corrections, spectral.frame_times(n_frames))
     deleted = corrected & (f0 <= 0)
+    if quiet is not None:
+        deleted |= quiet & ~corrected
     if not deleted.any():
         return mask
     outside = deleted.copy()
@@ -90,10 +94,12 @@ def _with_exemplars(mask: np.ndarray, magnitude: np.ndarray, first: int, mono16:
     all_magnitude = np.concatenate([magnitude, *extra], axis=1)
     shown = np.concatenate([np.where(corrected, f0, shown_f0)[first:stop], np.zeros(n_extra)])
     all_deleted = np.concatenate([deleted[first:stop], np.ones(n_extra, dtype=bool)])
+    all_corrected = np.concatenate([corrected[first:stop], np.ones(n_extra, dtype=bool)])
     all_mask = np.concatenate([mask, np.zeros((mask.shape[0], n_extra), np.float32)], axis=1)
     from ..separation.exemplars import combine_with_exemplars
 
-    return combine_with_exemplars(all_mask, all_magnitude, shown, all_deleted)[:, :mask.shape[1]]
+    return combine_with_exemplars(all_mask, all_magnitude, shown, all_deleted,
+                                  all_corrected)[:, :mask.shape[1]]
 
 
 def reseparate_iter(model, samples: np.ndarray, sample_rate: int, mono16: np.ndarray,
@@ -125,7 +131,7 @@ def reseparate_iter(model, samples: np.ndarray, sample_rate: int, mono16: np.nda
     mask = out_mask[0, :, keep].float().cpu().numpy()
     yield Progress("previewing", 0.6)
     mask = _with_exemplars(mask, magnitude[:, keep].numpy(), first, mono16, estimated_f0,
-                           corrections, n_frames)
+                           corrections, n_frames, analysis.quiet_frames)
 
     # Native samples that hear the changed frames: their STFT windows reach n_fft further.
     n_fft, hop = native_grid(sample_rate)

@@ -188,12 +188,15 @@ class Corrections:
         return vocal_mask * torch.from_numpy(mask_weights(corrected, f0)).to(vocal_mask)[None]
 
     def refine_with_exemplars(self, vocal_mask: np.ndarray, magnitude: np.ndarray,
-                              estimated_f0: np.ndarray) -> np.ndarray:
+                              estimated_f0: np.ndarray,
+                              quiet: np.ndarray | None = None) -> np.ndarray:
         """Combine a whole song's vocal mask with the accompaniment heard in its deleted spans.
 
         vocal_mask, magnitude : (N_BINS, n_frames) on the model grid; estimated_f0 : (n_frames,)
-        Hz, the network's trajectory. Voiced frames of the trajectory the user sees (corrected
-        and estimated alike) get the geometric mean with
+        Hz, the network's trajectory; quiet : bool (n_frames,) or None, frames the network is sure
+        hold no voice (:func:`core.separation.exemplars.quiet_frames`), heard as deleted unless
+        the user corrected them. Voiced frames of the trajectory the user sees (corrected and
+        estimated alike) get the weighted geometric mean with
         :func:`core.separation.exemplars.exemplar_vocal_mask`.
         """
         from .exemplars import combine_with_exemplars
@@ -201,10 +204,12 @@ class Corrections:
         frame_times = spectral.frame_times(vocal_mask.shape[1])
         corrected, f0 = self.to_frames(frame_times)
         deleted = corrected & (f0 <= 0)
+        if quiet is not None:
+            deleted |= np.asarray(quiet, dtype=bool) & ~corrected
         if not deleted.any():
             return vocal_mask
         shown = np.where(corrected, f0, np.asarray(estimated_f0, dtype=np.float64))
-        return combine_with_exemplars(vocal_mask, magnitude, shown, deleted)
+        return combine_with_exemplars(vocal_mask, magnitude, shown, deleted, corrected)
 
     def check_fits(self, duration_seconds: float) -> None:
         """Refuse corrections whose times lie outside the song by more than 0.1 s."""

@@ -42,6 +42,9 @@ class ModelAnalysis:
     f0_saliency: np.ndarray | None
     #: The gain that brought the song to the networks' reference level (core.spectral.level_gain).
     level_gain: float = 1.0
+    #: bool (n_frames,): frames the network is sure hold no voice, heard as the accompaniment
+    #: alone (:func:`core.separation.exemplars.quiet_frames`); None without an F0 model.
+    quiet_frames: np.ndarray | None = None
     _decoded: list = field(default_factory=list, repr=False, compare=False)
 
     @property
@@ -136,9 +139,11 @@ def analyse_iter(model, magnitude: torch.Tensor, *, device: torch.device | str =
     corrections : optional :class:`~core.separation.corrections.Corrections`; each chunk's saliency
         gets the user's corrected F0 imposed before the separation net sees it
         (``corrections.saliency_override``), and its vocal mask is refined by them
-        (``corrections.refine_mask``: zero where the voice was deleted); finally the whole
-        mask is combined with the accompaniment heard alone in the deleted spans
-        (``corrections.refine_with_exemplars``, :mod:`core.separation.exemplars`).
+        (``corrections.refine_mask``: zero where the voice was deleted).
+    With an F0, the whole mask is finally combined with the accompaniment heard alone in the
+    deleted spans and in the frames the network is sure hold no voice
+    (``ModelAnalysis.quiet_frames``; ``Corrections.refine_with_exemplars``,
+    :mod:`core.separation.exemplars`), with or without corrections.
     The networks hear the song at :data:`core.audio.spectral.REFERENCE_LEVEL_DBFS` (one gain for the
     whole song, :func:`core.audio.spectral.level_gain`), so a quiet master and a loud one separate
     alike. Yields Progress("separating", fraction); returns a :class:`ModelAnalysis`.
@@ -168,11 +173,15 @@ def analyse_iter(model, magnitude: torch.Tensor, *, device: torch.device | str =
                 saliency[:, start:stop] = out_sal[0, :, keep].float().cpu().numpy()
             yield Progress("separating", (n + 1) / len(starts))
     analysis = ModelAnalysis(mask, saliency, level_gain=gain)
-    if corrections is not None:
+    if saliency is not None:
+        from .corrections import Corrections
+        from .exemplars import quiet_frames
+
+        analysis.quiet_frames = quiet_frames(saliency, analysis.f0_hz(), mask)
         whole = magnitude[:, 0:n_frames] if isinstance(magnitude, spectral.MagnitudeFrames) \
             else magnitude
-        analysis.vocal_mask = corrections.refine_with_exemplars(
-            mask, whole.float().cpu().numpy(), analysis.f0_hz())
+        analysis.vocal_mask = (corrections or Corrections()).refine_with_exemplars(
+            mask, whole.float().cpu().numpy(), analysis.f0_hz(), analysis.quiet_frames)
     return analysis
 
 

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ..audio import spectral
-from .sources import CropSampler
+from .sources import CropSampler, jittered_level_gain
 
 #: Adam's betas for the critics (the usual choice for GAN critics).
 CRITIC_BETAS = (0.5, 0.9)
@@ -72,11 +72,8 @@ class UnlabelledCrops:
             span = len(track.accompaniment) - self.n_samples
             start = int(torch.randint(0, max(span, 1), (), generator=self.generator))
             crop = track.accompaniment[start:start + self.n_samples]
-            jitter = (float(torch.rand((), generator=self.generator)) * 2 - 1) \
-                * self.config.level_jitter_db
-            gain = spectral.level_gain(spectral.model_magnitude(crop),
-                                       spectral.REFERENCE_LEVEL_DBFS + jitter)
-            crops.append(crop * gain)
+            crops.append(crop * jittered_level_gain(
+                crop, self.config.level_jitter_db, float(torch.rand((), generator=self.generator))))
         return torch.from_numpy(np.stack(crops)).float()
 
 
@@ -117,12 +114,11 @@ class Adversary:
                       + _least_squares(self.accompaniment_critic(accompaniment), 1.0))
 
     def critic_step(self) -> torch.Tensor:
-        """One optimizer step of both critics: real stems of other crops against the last
+        """One optimizer step of both critics: the real stems of other crops against the last
         estimates. Returns the critics' loss."""
-        _, voices, _ = self.stems.batch()
-        mixtures, others, _ = self.stems.batch()
+        mixtures, voices, _ = self.stems.batch()
         real_voice = spectral.model_magnitude(voices.to(self.device))
-        real_accompaniment = spectral.model_magnitude((mixtures - others).to(self.device))
+        real_accompaniment = spectral.model_magnitude((mixtures - voices).to(self.device))
         voice, accompaniment = self._estimates
         self._critics_learn(True)
         loss = 0.5 * (_least_squares(self.voice_critic(real_voice), 1.0)

@@ -85,6 +85,13 @@ class PooledTrack:
     f0_frames: np.ndarray
 
 
+def jittered_level_gain(mixture: np.ndarray, jitter_db: float, uniform: float) -> float:
+    """The gain that brings ``mixture`` (samples at the model rate) to the networks' reference
+    level, give or take ``jitter_db``: ``uniform`` in [0, 1) picks where in that range."""
+    return spectral.level_gain(spectral.model_magnitude(mixture),
+                               spectral.REFERENCE_LEVEL_DBFS + (uniform * 2 - 1) * jitter_db)
+
+
 def pool_track(track) -> PooledTrack:
     rate = spectral.MODEL_SAMPLE_RATE
     vocals = resample(track.vocals, track.sample_rate, rate)
@@ -205,9 +212,7 @@ class CropSampler:
             vocals = vocals * vocal_gain
             mixture = vocals + accompaniment * accompaniment_gain
             if cfg.normalize_level:
-                jitter = (self._uniform() * 2 - 1) * cfg.level_jitter_db
-                scale = spectral.level_gain(spectral.model_magnitude(mixture),
-                                            spectral.REFERENCE_LEVEL_DBFS + jitter)
+                scale = jittered_level_gain(mixture, cfg.level_jitter_db, self._uniform())
             else:
                 peak = max(float(np.abs(mixture).max()), 1e-6)
                 scale = min(1.0, 0.99 / peak)

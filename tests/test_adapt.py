@@ -73,8 +73,9 @@ class _SaliencyOnly:
     def refine_mask(self, start, stop, mask):
         return mask
 
-    def refine_with_exemplars(self, mask, magnitude, estimated_f0, quiet=None):
-        return mask
+    def exemplar_frames(self, estimated_f0, quiet=None):
+        nothing = np.zeros(len(estimated_f0), dtype=bool)
+        return np.asarray(estimated_f0, dtype=np.float64), nothing, nothing
 
 
 def _scores(model, mono, corrections):

@@ -82,19 +82,21 @@ def test_too_little_deleted_sound_changes_nothing():
     assert exemplar_vocal_mask(magnitude, f0_shifted, deleted) is None
 
 
-def test_corrections_use_only_deleted_spans_and_the_shown_f0():
-    acc, voice, f0 = _song()
-    magnitude = spectral.model_magnitude(acc + voice).numpy()
-    mask = np.full(magnitude.shape, 0.5, dtype=np.float32)
-    frames = spectral.frame_times(magnitude.shape[1])
+def test_corrections_name_the_deleted_and_quiet_frames_and_the_shown_f0():
+    _, _, f0 = _song()
+    frames = spectral.frame_times(len(f0))
     drawn_only = Corrections(np.array([5.0, 5.02]), np.array([330.0, 330.0]))
-    assert drawn_only.refine_with_exemplars(mask, magnitude, f0) is mask
+    shown, deleted, corrected = drawn_only.exemplar_frames(f0)
+    assert corrected.any() and not deleted.any()
+    assert np.allclose(shown[corrected], 330.0) and np.array_equal(shown[~corrected], f0[~corrected])
     deleting = Corrections(np.arange(0.0, 3.9, 0.01), np.zeros(len(np.arange(0.0, 3.9, 0.01))))
-    refined = deleting.refine_with_exemplars(mask, magnitude, f0)
-    voiced = f0 > 0
-    assert not np.allclose(refined[:, voiced], 0.5)
-    assert np.array_equal(refined[:, ~voiced], mask[:, ~voiced])
-    assert frames[voiced].min() >= 4.0
+    shown, deleted, corrected = deleting.exemplar_frames(f0)
+    assert np.array_equal(deleted, corrected) and frames[deleted].max() < 3.92
+    assert np.all(shown[deleted] == 0.0)
+    # Quiet frames are heard as deleted, except where the user drew a voice.
+    quiet = frames >= 4.9
+    _, deleted, corrected = drawn_only.exemplar_frames(f0, quiet)
+    assert np.array_equal(deleted, quiet & ~corrected) and (quiet & corrected).any()
 
 
 def test_exemplars_weigh_less_where_the_f0_is_only_estimated():
@@ -161,3 +163,31 @@ def test_a_song_without_corrections_hears_its_quiet_frames(monkeypatch):
     voiced = f0 > 0
     assert np.array_equal(heard.vocal_mask[:, ~voiced], alone.vocal_mask[:, ~voiced])
     assert not np.allclose(heard.vocal_mask[:, voiced], alone.vocal_mask[:, voiced])
+
+
+def test_long_songs_hear_their_exemplars_segment_by_segment(monkeypatch):
+    from core.progress import run
+    from core.separation import exemplars, separate
+    from core.separation.model_files import load_checked_model
+
+    assert separate.exemplar_segments(10) == [(0, 10)]
+    assert separate.exemplar_segments(int(1.4 * separate.EXEMPLAR_SEGMENT_FRAMES)) == [
+        (0, int(1.4 * separate.EXEMPLAR_SEGMENT_FRAMES))]
+    acc, voice, _ = _song()
+    magnitude = spectral.model_magnitude(acc + voice)
+    model = load_checked_model(None)
+    deleting = Corrections(np.arange(0.0, 3.9, 0.01), np.zeros(len(np.arange(0.0, 3.9, 0.01))))
+    monkeypatch.setattr(exemplars, "QUIET_CONFIDENCE", 1.01)  # the deletion's exemplars only
+    monkeypatch.setattr(separate, "EXEMPLAR_SEGMENT_FRAMES", 250)
+    segments = separate.exemplar_segments(magnitude.shape[1])
+    assert len(segments) == 2 and segments[0][0] == 0 and segments[-1][1] == magnitude.shape[1]
+    split = run(separate.analyse_iter(model, magnitude, corrections=deleting))
+    monkeypatch.setattr(exemplars, "MIN_EXEMPLAR_FRAMES", 10 ** 9)  # no exemplars at all
+    alone = run(separate.analyse_iter(model, magnitude, corrections=deleting))
+    # The deletion lies in the first segment: it reaches that segment's voiced frames only.
+    a, b = segments[1]
+    voiced = alone.f0_hz() > 0
+    assert voiced[:a].any() and voiced[a:].any()
+    assert np.array_equal(split.vocal_mask[:, a:b], alone.vocal_mask[:, a:b])
+    assert not np.allclose(split.vocal_mask[:, :a][:, voiced[:a]],
+                           alone.vocal_mask[:, :a][:, voiced[:a]])

@@ -10,13 +10,15 @@ vocals over those samples of the current stems. Nothing else in the song moves.
 
 Kept short on purpose: the networks hear the changed frames plus :data:`CONTEXT_FRAMES` on each
 side, rounded out to the U-Nets' frame multiple. A 10-second stroke on a 4-minute song therefore
-costs one pass over about 14 s of audio: 0.6-0.8 s on one thread of the shared 2-core CPU, beside
-a training run (``benchmarks/preview_speed.py``). Measured there against separating the whole
-song again with the new corrections: inside the re-separated stretch the vocals differ by -37 dB
-(relative energy; the stroke itself changed them by -6 dB), outside it by -86 dB. Windows start
-on the U-Nets' pooling grid as the whole-song chunks do; before that they differed by -25 dB.
-What the preview leaves to the next whole-song pass (Update DNN): a deletion also adds
-exemplars (:mod:`core.separation.exemplars`) for voiced frames far from it.
+costs one pass over about 14 s of audio: 0.4-0.8 s on one thread of the shared 2-core CPU
+(``benchmarks/preview_speed.py``). Measured there against separating the whole song again with
+the new corrections: inside the re-separated stretch the vocals differ by -24 dB (relative
+energy; the stroke itself changed them by -10 dB), outside it by -27 dB (-37 and -86 dB before
+the network's quiet frames became exemplars). Windows start on the U-Nets' pooling grid as the
+whole-song chunks do; before that they differed by -25 dB. What the preview leaves to the next
+whole-song pass (Update DNN): a change of the exemplars (:mod:`core.separation.exemplars`), by a
+deletion or by a stroke over frames the network was sure held no voice, also moves voiced frames
+far from it, and that pass finds the quiet frames anew.
 """
 from __future__ import annotations
 
@@ -27,11 +29,11 @@ import numpy as np
 import torch
 
 from ..audio import spectral
-from ..separation.corrections import Corrections
-from .f0_edits import corrected_frames
 from ..music.pitch import true_runs
 from ..progress import Job, Progress
-from ..separation.separate import apply_mask_range, native_grid, window_outputs
+from ..separation.corrections import Corrections, exemplar_inputs
+from .f0_edits import corrected_frames
+from ..separation.separate import apply_mask_range, exemplar_segments, native_grid, window_outputs
 
 #: Frames (about 1 s) re-estimated on each side of the frames whose corrections changed: the
 #: separation net's answer to an imposed F0 spreads a little beyond it.
@@ -73,18 +75,22 @@ class RangeUpdate:
 def _with_exemplars(mask: np.ndarray, magnitude: np.ndarray, first: int, mono16: np.ndarray,
                     shown_f0: np.ndarray, corrections: Corrections, n_frames: int,
                     quiet: np.ndarray | None) -> np.ndarray:
-    """``corrections.refine_with_exemplars`` for frames ``first:first + mask.shape[1]``.
+    """The whole-song pass's exemplars (:mod:`core.separation.exemplars`) for frames
+    ``first:first + mask.shape[1]``.
 
-    The exemplars are every deleted frame of the song and every frame of ``quiet`` (the
-    analysis's :attr:`~core.separation.separate.ModelAnalysis.quiet_frames`) nobody corrected:
-    those outside the stretch are appended after it (their spectra computed alone), so the
-    stretch's voiced frames find the same neighbours as in a whole-song pass.
+    The exemplars are the deleted frames and the frames of ``quiet`` (the analysis's
+    :attr:`~core.separation.separate.ModelAnalysis.quiet_frames`) nobody corrected, in the
+    song's exemplar segments that the stretch touches: those outside the stretch are appended
+    after it (their spectra computed alone), so the stretch's voiced frames find the same
+    neighbours as in a whole-song pass.
     """
     stop = first + mask.shape[1]
     corrected, f0 = corrected_frames(corrections, spectral.frame_times(n_frames))
-    deleted = corrected & (f0 <= 0)
-    if quiet is not None:
-        deleted |= quiet & ~corrected
+    shown_f0, deleted = exemplar_inputs(corrected, f0, shown_f0, quiet)
+    touched = np.zeros(n_frames, dtype=bool)
+    for a, b in exemplar_segments(n_frames):
+        touched[a:b] = a < stop and b > first
+    deleted &= touched
     if not deleted.any():
         return mask
     outside = deleted.copy()
@@ -92,7 +98,7 @@ def _with_exemplars(mask: np.ndarray, magnitude: np.ndarray, first: int, mono16:
     extra = [spectral.model_magnitude_frames(mono16, a, b).numpy() for a, b in true_runs(outside)]
     n_extra = sum(e.shape[1] for e in extra)
     all_magnitude = np.concatenate([magnitude, *extra], axis=1)
-    shown = np.concatenate([np.where(corrected, f0, shown_f0)[first:stop], np.zeros(n_extra)])
+    shown = np.concatenate([shown_f0[first:stop], np.zeros(n_extra)])
     all_deleted = np.concatenate([deleted[first:stop], np.ones(n_extra, dtype=bool)])
     all_corrected = np.concatenate([corrected[first:stop], np.ones(n_extra, dtype=bool)])
     all_mask = np.concatenate([mask, np.zeros((mask.shape[0], n_extra), np.float32)], axis=1)

@@ -67,6 +67,21 @@ def range_problem(f0_hz) -> str | None:
     return f"F0 {value:g} Hz is outside the range Isolde can correct ({lo:.1f}-{hi:.1f} Hz, or 0)"
 
 
+def exemplar_inputs(corrected: np.ndarray, f0_hz: np.ndarray, estimated_f0: np.ndarray,
+                    quiet: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(the F0 the user sees (Hz), the frames heard as the accompaniment alone), each (n_frames,).
+
+    corrected, f0_hz : the corrections per model frame (:meth:`Corrections.to_frames`);
+    estimated_f0 : the network's trajectory (Hz); quiet : bool or None, frames the network is
+    sure hold no voice (:func:`core.separation.exemplars.quiet_frames`). The user's deletions
+    and the quiet frames nobody corrected are heard as the accompaniment alone.
+    """
+    deleted = corrected & (f0_hz <= 0)
+    if quiet is not None:
+        deleted |= np.asarray(quiet, dtype=bool) & ~corrected
+    return np.where(corrected, f0_hz, np.asarray(estimated_f0, dtype=np.float64)), deleted
+
+
 def mask_weights(corrected: np.ndarray, f0_hz: np.ndarray) -> np.ndarray:
     """What the corrections say about the vocal mask, as a factor per bin and frame.
 
@@ -187,29 +202,13 @@ class Corrections:
             return vocal_mask
         return vocal_mask * torch.from_numpy(mask_weights(corrected, f0)).to(vocal_mask)[None]
 
-    def refine_with_exemplars(self, vocal_mask: np.ndarray, magnitude: np.ndarray,
-                              estimated_f0: np.ndarray,
-                              quiet: np.ndarray | None = None) -> np.ndarray:
-        """Combine a whole song's vocal mask with the accompaniment heard in its deleted spans.
-
-        vocal_mask, magnitude : (N_BINS, n_frames) on the model grid; estimated_f0 : (n_frames,)
-        Hz, the network's trajectory; quiet : bool (n_frames,) or None, frames the network is sure
-        hold no voice (:func:`core.separation.exemplars.quiet_frames`), heard as deleted unless
-        the user corrected them. Voiced frames of the trajectory the user sees (corrected and
-        estimated alike) get the weighted geometric mean with
-        :func:`core.separation.exemplars.exemplar_vocal_mask`.
-        """
-        from .exemplars import combine_with_exemplars
-
-        frame_times = spectral.frame_times(vocal_mask.shape[1])
-        corrected, f0 = self.to_frames(frame_times)
-        deleted = corrected & (f0 <= 0)
-        if quiet is not None:
-            deleted |= np.asarray(quiet, dtype=bool) & ~corrected
-        if not deleted.any():
-            return vocal_mask
-        shown = np.where(corrected, f0, np.asarray(estimated_f0, dtype=np.float64))
-        return combine_with_exemplars(vocal_mask, magnitude, shown, deleted, corrected)
+    def exemplar_frames(self, estimated_f0: np.ndarray, quiet: np.ndarray | None = None
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What :func:`core.separation.exemplars.combine_with_exemplars` hears, per model frame:
+        (the F0 the user sees (Hz), deleted bool, corrected bool), each (n_frames,); see
+        :func:`exemplar_inputs`. estimated_f0 : (n_frames,) Hz, the network's trajectory."""
+        corrected, f0 = self.to_frames(spectral.frame_times(len(estimated_f0)))
+        return (*exemplar_inputs(corrected, f0, estimated_f0, quiet), corrected)
 
     def check_fits(self, duration_seconds: float) -> None:
         """Refuse corrections whose times lie outside the song by more than 0.1 s."""

@@ -26,6 +26,9 @@ from ..progress import Job, Progress, scaled
 #: Model frames processed per chunk, and real-signal context either side of it.
 CHUNK_FRAMES = 1024
 CONTEXT_FRAMES = 128
+#: Songs are combined with their exemplars in segments of about this many frames (10 minutes),
+#: each hearing its own deleted and quiet frames: songs repeat their accompaniment well within.
+EXEMPLAR_SEGMENT_FRAMES = 37500
 #: High band: mean of the mask over this range (Hz) extends it above the model's band.
 HIGH_BAND_SOURCE_HZ = (4000.0, 7900.0)
 
@@ -142,8 +145,8 @@ def analyse_iter(model, magnitude: torch.Tensor, *, device: torch.device | str =
         (``corrections.refine_mask``: zero where the voice was deleted).
     With an F0, the whole mask is finally combined with the accompaniment heard alone in the
     deleted spans and in the frames the network is sure hold no voice
-    (``ModelAnalysis.quiet_frames``; ``Corrections.refine_with_exemplars``,
-    :mod:`core.separation.exemplars`), with or without corrections.
+    (``ModelAnalysis.quiet_frames``, :mod:`core.separation.exemplars`), with or without
+    corrections.
     The networks hear the song at :data:`core.audio.spectral.REFERENCE_LEVEL_DBFS` (one gain for the
     whole song, :func:`core.audio.spectral.level_gain`), so a quiet master and a loud one separate
     alike. Yields Progress("separating", fraction); returns a :class:`ModelAnalysis`.
@@ -174,15 +177,36 @@ def analyse_iter(model, magnitude: torch.Tensor, *, device: torch.device | str =
             yield Progress("separating", (n + 1) / len(starts))
     analysis = ModelAnalysis(mask, saliency, level_gain=gain)
     if saliency is not None:
-        from .corrections import Corrections
-        from .exemplars import quiet_frames
-
-        analysis.quiet_frames = quiet_frames(saliency, analysis.f0_hz(), mask)
-        whole = magnitude[:, 0:n_frames] if isinstance(magnitude, spectral.MagnitudeFrames) \
-            else magnitude
-        analysis.vocal_mask = (corrections or Corrections()).refine_with_exemplars(
-            mask, whole.float().cpu().numpy(), analysis.f0_hz(), analysis.quiet_frames)
+        _with_exemplars(analysis, magnitude, corrections)
     return analysis
+
+
+def exemplar_segments(n_frames: int) -> list[tuple[int, int]]:
+    """(first, stop) frames of the segments whose exemplars are heard together: about
+    :data:`EXEMPLAR_SEGMENT_FRAMES` each, one for any song under 15 minutes."""
+    n_segments = max(1, round(n_frames / EXEMPLAR_SEGMENT_FRAMES))
+    bounds = np.linspace(0, n_frames, n_segments + 1).round().astype(int)
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+
+
+def _with_exemplars(analysis: ModelAnalysis, magnitude, corrections) -> None:
+    """Find the analysis's quiet frames and combine its mask, in place, with the accompaniment
+    heard there and in the deleted spans (:mod:`core.separation.exemplars`), one
+    :data:`EXEMPLAR_SEGMENT_FRAMES` segment at a time: the whole spectrogram of an hour-long
+    song would take another 0.5 GB."""
+    from .corrections import Corrections
+    from .exemplars import combine_with_exemplars, quiet_frames
+
+    estimated = analysis.f0_hz()
+    analysis.quiet_frames = quiet_frames(analysis.f0_saliency, estimated, analysis.vocal_mask)
+    shown, deleted, corrected = (corrections or Corrections()).exemplar_frames(
+        estimated, analysis.quiet_frames)
+    for a, b in exemplar_segments(analysis.n_frames):
+        if not deleted[a:b].any():
+            continue
+        segment = magnitude[:, a:b].float().cpu().numpy()
+        analysis.vocal_mask[:, a:b] = combine_with_exemplars(
+            analysis.vocal_mask[:, a:b], segment, shown[a:b], deleted[a:b], corrected[a:b])
 
 
 def analyse_waveform_iter(model, samples: np.ndarray, magnitude, *,

@@ -191,3 +191,23 @@ def test_long_songs_hear_their_exemplars_segment_by_segment(monkeypatch):
     assert np.array_equal(split.vocal_mask[:, a:b], alone.vocal_mask[:, a:b])
     assert not np.allclose(split.vocal_mask[:, :a][:, voiced[:a]],
                            alone.vocal_mask[:, :a][:, voiced[:a]])
+
+
+def test_a_model_without_f0_hears_the_deleted_spans_under_drawn_notes(monkeypatch):
+    from conftest import tiny_model
+    from core.progress import run
+    from core.separation import exemplars, separate
+
+    acc, voice, f0 = _song()
+    magnitude = spectral.model_magnitude(acc + voice)
+    frames = spectral.frame_times(magnitude.shape[1])
+    drawn = (frames >= 5.0) & (frames < 6.0) & (f0 > 0)
+    times = np.arange(0.0, 3.9, 0.01)
+    corrections = Corrections(times, np.zeros(len(times))).draw(frames[drawn], f0[drawn])
+    model = tiny_model("svs_only")
+    heard = run(separate.analyse_iter(model, magnitude, corrections=corrections))
+    assert heard.quiet_frames is None  # no F0, so no frame the network is sure of
+    monkeypatch.setattr(exemplars, "MIN_EXEMPLAR_FRAMES", 10 ** 9)
+    alone = run(separate.analyse_iter(model, magnitude, corrections=corrections))
+    assert not np.allclose(heard.vocal_mask[:, drawn], alone.vocal_mask[:, drawn])
+    assert np.array_equal(heard.vocal_mask[:, ~drawn], alone.vocal_mask[:, ~drawn])

@@ -143,8 +143,8 @@ def analyse_iter(model, magnitude: torch.Tensor, *, device: torch.device | str =
         gets the user's corrected F0 imposed before the separation net sees it
         (``corrections.saliency_override``), and its vocal mask is refined by them
         (``corrections.refine_mask``: zero where the voice was deleted).
-    With an F0, the whole mask is finally combined with the accompaniment heard alone in the
-    deleted spans and in the frames the network is sure hold no voice
+    Finally the whole mask is combined with the accompaniment heard alone in the deleted spans
+    and, with an F0, in the frames the network is sure hold no voice
     (``ModelAnalysis.quiet_frames``, :mod:`core.separation.exemplars`), with or without
     corrections.
     The networks hear the song at :data:`core.audio.spectral.REFERENCE_LEVEL_DBFS` (one gain for the
@@ -176,7 +176,7 @@ def analyse_iter(model, magnitude: torch.Tensor, *, device: torch.device | str =
                 saliency[:, start:stop] = out_sal[0, :, keep].float().cpu().numpy()
             yield Progress("separating", (n + 1) / len(starts))
     analysis = ModelAnalysis(mask, saliency, level_gain=gain)
-    if saliency is not None:
+    if saliency is not None or corrections is not None:
         _with_exemplars(analysis, magnitude, corrections)
     return analysis
 
@@ -190,15 +190,16 @@ def exemplar_segments(n_frames: int) -> list[tuple[int, int]]:
 
 
 def _with_exemplars(analysis: ModelAnalysis, magnitude, corrections) -> None:
-    """Find the analysis's quiet frames and combine its mask, in place, with the accompaniment
-    heard there and in the deleted spans (:mod:`core.separation.exemplars`), one
+    """Find the analysis's quiet frames (with an F0) and combine its mask, in place, with the
+    accompaniment heard there and in the deleted spans (:mod:`core.separation.exemplars`), one
     :data:`EXEMPLAR_SEGMENT_FRAMES` segment at a time: the whole spectrogram of an hour-long
     song would take another 0.5 GB."""
     from .corrections import Corrections
     from .exemplars import combine_with_exemplars, quiet_frames
 
     estimated = analysis.f0_hz()
-    analysis.quiet_frames = quiet_frames(analysis.f0_saliency, estimated, analysis.vocal_mask)
+    if analysis.f0_saliency is not None:
+        analysis.quiet_frames = quiet_frames(analysis.f0_saliency, estimated, analysis.vocal_mask)
     shown, deleted, corrected = (corrections or Corrections()).exemplar_frames(
         estimated, analysis.quiet_frames)
     for a, b in exemplar_segments(analysis.n_frames):

@@ -364,10 +364,10 @@ def test_update_carries_the_base_f0_path_as_its_guard(song):
     magnitude = spectral.model_magnitude(mono)[None, :, :128]
     with torch.no_grad():
         # The guarded network's own (adapted) F0 path, without its guard: two separate updates
-        # agree only to rounding when torch runs multi-threaded, so compare within one network.
+        # are not bit-identical when torch runs multi-threaded (Adam turns rounding-level
+        # gradient differences into step-sized ones), so compare within one network.
         own, from_base = _run_f0_path(guarded, magnitude)[0], base.estimate_f0(magnitude)
         seen = guarded.estimate_f0(magnitude)
-        assert torch.allclose(own, free.estimate_f0(magnitude), atol=1e-4)
     assert torch.equal(seen, guard_saliency(own, from_base))
     changed = ~torch.isclose(own, from_base).all(dim=1)[0]
     kept = torch.isclose(seen, from_base).all(dim=1)[0]

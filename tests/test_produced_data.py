@@ -9,7 +9,7 @@ from core.errors import IsoldeError
 from core.progress import run
 from core.separation.separate import analyse_iter
 from core.training.data.produced import ProducedExcerpts
-from core.training.sources import CropSampler, PooledTrack, open_source
+from core.training.sources import CropSampler, PooledTrack, open_source, pool_track
 from core.training.train import TrainConfig, selection_score
 from tests.conftest import tiny_model
 from tests.fake_datasets import write_fake_produced
@@ -107,6 +107,35 @@ def test_produced_crops_stay_at_the_reference_level_and_keep_the_voice():
     # Same generator state, same crops: runs stay resumable.
     again = CropSampler(_sine_pool(), config, torch.Generator().manual_seed(0)).batch()
     assert torch.equal(again[0], mixture)
+
+
+def test_real_produced_songs_train_at_their_share_without_production_chains(tmp_path):
+    root = write_fake_produced(tmp_path / "pro", seconds=4.0)  # longer than one crop
+    train, valid = open_source(f"produced-train:{root}")
+    assert valid is None and len(train) == 2
+    produced = [pool_track(train.load(i)) for i in range(len(train))]
+    assert all(t.produced for t in produced)
+    # Other tracks: a 440 Hz voice over silence, so that each crop tells where it came from.
+    other = _sine_pool(hz=440.0)
+    other[0].accompaniment[:] = 0.0
+    config = TrainConfig(batch_size=200, produced_share=0.25, vocal_chain_probability=1.0,
+                         accompaniment_bus_probability=1.0, silence_probability=0.0,
+                         pitch_shift_probability=0.0, normalize_level=False)
+    mixture, vocals, f0 = CropSampler(produced + other, config,
+                                      torch.Generator().manual_seed(0)).batch()
+    from_produced = np.array([abs(label - 440.0) > 1 for label in f0[:, 10].numpy()])
+    assert 0.15 < from_produced.mean() < 0.35
+    accompaniment = (mixture - vocals).numpy()
+    # Produced voices come over produced accompaniments, and the other tracks' voices over their
+    # own (silent) accompaniments: the two pools do not mix.
+    assert all(np.abs(a).max() > 0 for a in accompaniment[from_produced])
+    assert all(np.abs(a).max() < 1e-6 for a in accompaniment[~from_produced])
+    # Without a share the produced songs are ordinary tracks of the pool.
+    plain = CropSampler(produced + other, TrainConfig(), torch.Generator().manual_seed(0))
+    assert not plain.produced_pool and len(plain.pool) == 3
+    with pytest.raises(IsoldeError, match="produced_share"):
+        from core.training.train import check_config
+        check_config(TrainConfig(produced_share=1.5))
 
 
 def test_checkpoints_are_chosen_on_every_validation_source_alike():

@@ -23,10 +23,12 @@ from ..progress import Progress
 def open_source(spec: str):
     """``KIND:ARG`` -> (train Dataset or None, validation Dataset or None).
 
-    ``produced:PATH`` (:mod:`core.training.data.produced`) is a validation set only: its train part
-    is None. ``pairs:PATH`` (:mod:`core.training.data.pairs`, songs with their instrumental
-    versions) and ``unlabelled:PATH`` (:mod:`core.training.data.unlabelled`, songs without stems,
-    for the adversarial term only) are training sets only: their validation part is None.
+    ``produced:PATH`` (:mod:`core.training.data.produced`) is a validation set; the same folders
+    as ``produced-train:PATH`` are a training set instead (real produced stems, drawn at the run's
+    ``produced_share``), with no validation part: keep the excerpts that choose checkpoints apart.
+    ``pairs:PATH`` (:mod:`core.training.data.pairs`, songs with their instrumental versions) and
+    ``unlabelled:PATH`` (:mod:`core.training.data.unlabelled`, songs without stems, for the
+    adversarial term only) are training sets only: their validation part is None.
     """
     kind, _, arg = spec.partition(":")
     kind = kind.lower()
@@ -56,9 +58,13 @@ def open_source(spec: str):
     if kind in ("produced", "pro"):
         from .data.produced import ProducedExcerpts
         return None, ProducedExcerpts(arg)
+    if kind == "produced-train":
+        from .data.produced import ProducedExcerpts
+        return ProducedExcerpts(arg), None
     raise IsoldeError(f"Unknown data source {spec!r}: use mir1k:PATH, musdb:PATH, medleydb:PATH, "
                       "pairs:PATH (songs with their instrumentals), unlabelled:PATH (songs "
-                      "without stems), produced:PATH (validation only), synthetic:N or "
+                      "without stems), produced:PATH (validation), produced-train:PATH (real "
+                      "produced stems to train on), synthetic:N or "
                       "rendered:N")
 
 
@@ -77,12 +83,15 @@ def _count(spec: str, text: str, default: int) -> int:
 
 @dataclass
 class PooledTrack:
-    """A training track at the model rate: stems (n_samples,) and F0 per model frame (Hz)."""
+    """A training track at the model rate: stems (n_samples,) and F0 per model frame (Hz).
+    ``produced``: the stems of a real produced song (``produced-train:``), mixed and mastered
+    already."""
 
     name: str
     vocals: np.ndarray
     accompaniment: np.ndarray
     f0_frames: np.ndarray
+    produced: bool = False
 
 
 def jittered_level_gain(mixture: np.ndarray, jitter_db: float, uniform: float) -> float:
@@ -98,7 +107,8 @@ def pool_track(track) -> PooledTrack:
     accompaniment = resample(track.accompaniment, track.sample_rate, rate)
     n_frames = spectral.n_frames_for(len(vocals))
     f0 = interpolate_f0(track.f0_times, track.f0_hz, spectral.frame_times(n_frames))
-    return PooledTrack(track.name, vocals, accompaniment, f0)
+    return PooledTrack(track.name, vocals, accompaniment, f0,
+                       produced=track.meta.get("dataset") == "produced")
 
 
 class CropSampler:
@@ -109,7 +119,9 @@ class CropSampler:
     belong to the voice, as in MUSDB18's stems), over its own or another track's accompaniment,
     or, with probability
     ``accompaniment_only_share``, that of a song without a voice (maybe through a random bus
-    chain), each at a random gain; then the mixture (and the voice with it) is brought to the
+    chain), each at a random gain. A share ``produced_share`` of the crops come from real produced
+    songs (``produced-train:``) instead: a produced voice over its own or (``remix_probability``)
+    another produced song's accompaniment, transposed at most, with no production chain; then the mixture (and the voice with it) is brought to the
     networks' reference level give or take ``level_jitter_db``, as separation does for a whole
     song (:func:`core.audio.spectral.level_gain`). ``config`` is the run's
     :class:`~.train.TrainConfig`: its crop length and augmentation settings.
@@ -120,6 +132,11 @@ class CropSampler:
         # Songs without a voice (rendered accompaniments) only ever give accompaniment.
         self.pool = [t for t in long_enough if np.any(t.vocals)]
         self.accompaniment_pool = [t for t in long_enough if not np.any(t.vocals)]
+        # Real produced songs come at their own share when one is set, and only then.
+        self.produced_pool: list[PooledTrack] = []
+        if config.produced_share > 0:
+            self.produced_pool = [t for t in self.pool if t.produced]
+            self.pool = [t for t in self.pool if not t.produced] or self.produced_pool
         if not self.pool:
             raise IsoldeError("No training track with a voice is long enough for one training crop")
         self.config = config
@@ -148,12 +165,14 @@ class CropSampler:
         return k, k * spectral.HOP
 
     def _voice(self, track: PooledTrack, k: int, start: int) -> tuple[np.ndarray, np.ndarray]:
-        """The crop's voice (n_samples,) and F0 per frame (crop_frames,), augmented."""
+        """The crop's voice (n_samples,) and F0 per frame (crop_frames,), augmented (a produced
+        song's voice is transposed at most: it went through its own vocal chain already)."""
         cfg = self.config
         n, rate = self.n_samples, spectral.MODEL_SAMPLE_RATE
         shift = cfg.pitch_shift_probability > 0 and self._uniform() < cfg.pitch_shift_probability
         factor = 2.0 ** ((self._uniform() * 2 - 1) * cfg.max_pitch_shift / 12) if shift else 1.0
-        chain = cfg.vocal_chain_probability > 0 and self._uniform() < cfg.vocal_chain_probability
+        chain = (not track.produced and cfg.vocal_chain_probability > 0
+                 and self._uniform() < cfg.vocal_chain_probability)
         if factor == 1.0 and not chain:
             return (track.vocals[start:start + n],
                     track.f0_frames[k:k + cfg.crop_frames])
@@ -189,16 +208,19 @@ class CropSampler:
         cfg = self.config
         mixtures, voices, f0s = [], [], []
         for _ in range(cfg.batch_size):
-            track = self._pick(self.pool)
+            produced = bool(self.produced_pool) and self._uniform() < cfg.produced_share
+            voices_pool = self.produced_pool if produced else self.pool
+            track = self._pick(voices_pool)
             k, start = self._crop(track)
             vocals, f0 = self._voice(track, k, start)
-            if self.accompaniment_pool and self._uniform() < cfg.accompaniment_only_share:
+            if (not produced and self.accompaniment_pool
+                    and self._uniform() < cfg.accompaniment_only_share):
                 accompaniment = self._other_accompaniment(self.accompaniment_pool)
             elif self._uniform() < cfg.remix_probability:
-                accompaniment = self._other_accompaniment(self.pool)
+                accompaniment = self._other_accompaniment(voices_pool)
             else:
                 accompaniment = track.accompaniment[start:start + self.n_samples]
-            if (cfg.accompaniment_bus_probability > 0
+            if (not produced and cfg.accompaniment_bus_probability > 0
                     and self._uniform() < cfg.accompaniment_bus_probability):
                 from .data.production import accompaniment_bus
 

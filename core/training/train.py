@@ -8,8 +8,9 @@ Running the same command again continues from the checkpoint.
 Sources are written ``KIND:ARG``: ``mir1k:PATH``, ``musdb:PATH``, ``medleydb:PATH``,
 ``pairs:PATH`` (songs with their instrumentals), ``unlabelled:PATH`` (songs without stems, for
 ``--adversarial-weight``), ``synthetic:N`` (N generated songs),
-``rendered:N`` (N FluidSynth accompaniments), ``produced:PATH`` (validation only). Training crops are drawn at random from all training tracks,
-with the voice of one track remixed over another's accompaniment half of the time (the sources
+``rendered:N`` (N FluidSynth accompaniments), ``produced:PATH`` (validation) and
+``produced-train:PATH`` (the same layout, to train on, at ``--produced-share``). Training crops
+are drawn at random from all training tracks, with the voice of one track remixed over another's accompaniment half of the time (the sources
 and the crops: :mod:`.sources`).
 """
 from __future__ import annotations
@@ -76,6 +77,7 @@ class TrainConfig:
     pitch_shift_probability: float = 0.0
     max_pitch_shift: float = 3.0
     accompaniment_only_share: float = 0.5
+    produced_share: float = 0.0
     validate_every: int = 500
     checkpoint_every: int = 200
     validation_clips: int = 24
@@ -391,6 +393,9 @@ def check_config(config: TrainConfig) -> None:
     if config.adversarial_weight > 0 and config.architecture == "wave_u_net":
         raise IsoldeError("The adversarial term judges spectrogram estimates: the Wave-U-Net "
                           "has none (use it with f0_to_svs, svs_to_f0 or svs_only)")
+    if not 0 <= config.produced_share <= 1:
+        raise IsoldeError(f"Training option 'produced_share' must be 0 to 1, "
+                          f"got {config.produced_share!r}")
     if not 0 <= config.data_workers <= 256:
         raise IsoldeError(f"Training option 'data_workers' must be 0 to 256, "
                           f"got {config.data_workers!r}")
@@ -439,7 +444,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                              "medleydb:PATH, pairs:PATH (songs with their instrumentals), "
                              "unlabelled:PATH (songs without stems, adversarial term), "
                              "synthetic:N, rendered:N (FluidSynth accompaniments), "
-                             "produced:PATH (validation only)")
+                             "produced:PATH (validation), produced-train:PATH (real produced "
+                             "stems to train on, see --produced-share)")
     parser.add_argument("--out", default=None, help=f"run folder (default {defaults.out})")
     for name, value in asdict(defaults).items():
         if name in ("sources", "out"):
@@ -488,6 +494,8 @@ OPTION_HELP = {
     "max_pitch_shift": "largest transposition (semitones)",
     "accompaniment_only_share": "share of crops over the accompaniment of a song without a "
                                 "voice (when a source has such songs)",
+    "produced_share": "share of crops from real produced songs (produced-train:PATH), their "
+                      "voices over their own or another produced song's accompaniment",
     "validate_every": "steps between validations (which keep best.safetensors)",
     "checkpoint_every": "steps between resumable checkpoints",
     "validation_clips": "clips per validation source",

@@ -117,13 +117,13 @@ class CropSampler:
     Each crop: a voice from a track that has one (maybe transposed by resampling, its F0 scaled
     to match, and maybe sent through a random vocal production chain whose reverb and delay tails
     belong to the voice, as in MUSDB18's stems), over its own or another track's accompaniment,
-    or, with probability
-    ``accompaniment_only_share``, that of a song without a voice (maybe through a random bus
-    chain), each at a random gain. A share ``produced_share`` of the crops come from real produced
-    songs (``produced-train:``) instead: a produced voice over its own or (``remix_probability``)
-    another produced song's accompaniment, transposed at most, with no production chain; then the mixture (and the voice with it) is brought to the
-    networks' reference level give or take ``level_jitter_db``, as separation does for a whole
-    song (:func:`core.audio.spectral.level_gain`). ``config`` is the run's
+    or, with probability ``accompaniment_only_share``, that of a song without a voice (maybe
+    through a random bus chain), each at a random gain. A share ``produced_share`` of the crops
+    come from real produced songs (``produced-train:``) instead: a produced voice over its own or
+    (``remix_probability``) another produced song's accompaniment, transposed at most, with no
+    production chain. Then the mixture (and the voice with it) is brought to the networks'
+    reference level give or take ``level_jitter_db``, as separation does for a whole song
+    (:func:`core.audio.spectral.level_gain`). ``config`` is the run's
     :class:`~.train.TrainConfig`: its crop length and augmentation settings.
     """
 

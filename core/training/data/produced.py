@@ -8,8 +8,9 @@ Layout read here, one folder per excerpt::
     root/<excerpt>/f0_ref.csv          header ``time,f0`` (s, Hz, 0 = unvoiced)
 
 Tracks are mono (the channel average, as Isolde's model hears them) at the files' own rate.
-The whole set is a validation split: it is for choosing checkpoints and for reporting, never for
-training (``open_source("produced:PATH")`` gives no training part). Other files in a folder
+``open_source("produced:PATH")`` makes the whole set a validation split (choosing checkpoints,
+reporting); ``open_source("produced-train:PATH")`` makes it training data instead (real produced
+stems, see ``TrainConfig.produced_share``). Keep the two apart, or cross-validate. Other files in a folder
 (``peer-*.flac``, the estimates of published systems) are ignored.
 """
 from __future__ import annotations

@@ -11,14 +11,14 @@ Its weights (:data:`WEIGHTS`) were fitted by ``scripts/fit_confidence.py`` on 12
 training clips with ``isolde-f0-svs-vad``, against the frames whose F0 is wrong (more than 50
 cents off the reference, or wrongly voiced). Weights fitted on one model's outputs serve another
 less well (``isolde-f0-svs-vad`` with the weights fitted on ``isolde-f0-svs``: 0.854 / 0.773
-instead of 0.883 / 0.792); refit them for a new default. Refitted for ``isolde-f0-svs-produced``
-(the default, a fine-tune of ``isolde-f0-svs-vad``) they scored the same on MIR-1K (0.884), so
-they stayed.
+instead of 0.883 / 0.792); refit them for a new default. Refitted on the outputs of
+``isolde-f0-svs-produced``'s recipe (a fine-tune of ``isolde-f0-svs-vad``) they scored the same on
+MIR-1K (0.884), so they stayed.
 
 Measured (ROC AUC of low confidence against wrong frames, median per clip; the script's own
 check, with ``isolde-f0-svs-vad``): the 133 MIR-1K validation clips 0.883 and the produced dev
-set 0.792 (``isolde-f0-svs-produced``: 0.884, and 0.776 cross-validated on the produced set,
-whose excerpts it was trained on). With
+set 0.792 (``isolde-f0-svs-produced``, the default: 0.878, and 0.770 cross-validated on the
+produced set, whose excerpts it was trained on). With
 ``isolde-f0-svs`` the earlier hand-made product of the voicing margin and the second ridge
 scored 0.860 and 0.703, and the same regression fitted on that model's outputs 0.897 and
 0.793. The produced figure is held down by its pYIN reference's own errors; the dev set chose

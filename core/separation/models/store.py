@@ -20,7 +20,7 @@ from .joint import JointModel, ModelConfig, build_model
 RESOURCES = Path(__file__).resolve().parents[3] / "resources"
 #: The model Isolde uses unless told otherwise: the F0 -> SVS network with a voice-activity head,
 #: trained on real produced stems too (``resources/models/isolde-f0-svs-produced.md``: produced
-#: excerpts 5.45 dB cross-validated against 4.90 for ``isolde-f0-svs-vad``, 10 of 11 up).
+#: excerpts 5.73 dB cross-validated against 4.90 for ``isolde-f0-svs-vad``, 10 of 11 up).
 DEFAULT_MODEL = RESOURCES / "models" / "isolde-f0-svs-produced.safetensors"
 
 

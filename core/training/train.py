@@ -10,8 +10,8 @@ Sources are written ``KIND:ARG``: ``mir1k:PATH``, ``musdb:PATH``, ``medleydb:PAT
 ``--adversarial-weight``), ``synthetic:N`` (N generated songs),
 ``rendered:N`` (N FluidSynth accompaniments), ``produced:PATH`` (validation) and
 ``produced-train:PATH`` (the same layout, to train on, at ``--produced-share``). Training crops
-are drawn at random from all training tracks, with the voice of one track remixed over another's accompaniment half of the time (the sources
-and the crops: :mod:`.sources`).
+are drawn at random from all training tracks, with the voice of one track remixed over another's
+accompaniment half of the time (the sources and the crops: :mod:`.sources`).
 """
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ Layout read here, one folder per excerpt::
 Tracks are mono (the channel average, as Isolde's model hears them) at the files' own rate.
 ``open_source("produced:PATH")`` makes the whole set a validation split (choosing checkpoints,
 reporting); ``open_source("produced-train:PATH")`` makes it training data instead (real produced
-stems, see ``TrainConfig.produced_share``). Keep the two apart, or cross-validate. Other files in a folder
-(``peer-*.flac``, the estimates of published systems) are ignored.
+stems, see ``TrainConfig.produced_share``). Keep the two apart, or cross-validate. Other files
+in a folder (``peer-*.flac``, the estimates of published systems) are ignored.
 """
 from __future__ import annotations
 

@@ -55,12 +55,10 @@ def open_source(spec: str):
     if kind == "unlabelled":
         from .data.unlabelled import UnlabelledSongs
         return UnlabelledSongs(arg), None
-    if kind in ("produced", "pro"):
+    if kind in ("produced", "pro", "produced-train"):
         from .data.produced import ProducedExcerpts
-        return None, ProducedExcerpts(arg)
-    if kind == "produced-train":
-        from .data.produced import ProducedExcerpts
-        return ProducedExcerpts(arg), None
+        excerpts = ProducedExcerpts(arg)
+        return (excerpts, None) if kind == "produced-train" else (None, excerpts)
     raise IsoldeError(f"Unknown data source {spec!r}: use mir1k:PATH, musdb:PATH, medleydb:PATH, "
                       "pairs:PATH (songs with their instrumentals), unlabelled:PATH (songs "
                       "without stems), produced:PATH (validation), produced-train:PATH (real "
@@ -208,9 +206,10 @@ class CropSampler:
         cfg = self.config
         mixtures, voices, f0s = [], [], []
         for _ in range(cfg.batch_size):
-            produced = bool(self.produced_pool) and self._uniform() < cfg.produced_share
-            voices_pool = self.produced_pool if produced else self.pool
+            from_produced = bool(self.produced_pool) and self._uniform() < cfg.produced_share
+            voices_pool = self.produced_pool if from_produced else self.pool
             track = self._pick(voices_pool)
+            produced = track.produced  # mixed already: no production chain on either stem
             k, start = self._crop(track)
             vocals, f0 = self._voice(track, k, start)
             if (not produced and self.accompaniment_pool

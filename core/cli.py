@@ -2,7 +2,8 @@
 
     isolde [SONG]                      open the editor (the demo song when SONG is omitted)
     isolde separate INPUT [-o OUTDIR] [--model FILE] [--device auto|cpu|cuda]
-                          [--corrections FILE.csv] [--adapt-steps N]
+                          [--corrections FILE.csv] [--adapt-steps N] [--mask-confidence A]
+                          [--start S] [--end S] [--sample-format float32|pcm24|pcm16]
     isolde train / evaluate / simulate ...   (see ``isolde COMMAND --help``)
 
 Errors the user can fix are one line on stderr and exit status 2.
@@ -44,8 +45,20 @@ def _configure_separate(parser: argparse.ArgumentParser) -> None:
                         help="write stems with a binary mask (Deep Karaoke): a bin is voice "
                              "where the network is at least ALPHA sure (0 < ALPHA < 1), else "
                              "accompaniment; less bleed, more artefacts (default: the soft mask)")
+    parser.add_argument("--start", type=float, default=None, metavar="SECONDS",
+                        help="separate only the song from this time on (the stems hold the "
+                             "section; f0.csv, confidence.csv, beats.csv and --corrections keep "
+                             "the song's clock)")
+    parser.add_argument("--end", type=float, default=None, metavar="SECONDS",
+                        help="separate only the song up to this time (see --start)")
+    parser.add_argument("--sample-format", default="float32", choices=STEM_SAMPLE_FORMATS,
+                        help="the stems' samples: 32-bit float (default, lossless), 24- or "
+                             "16-bit PCM; always at the input's own rate and channels")
 
 
+#: ``--sample-format`` choices (the keys of :data:`core.audio.io.SUBTYPES`, named here so that
+#: starting the editor does not import the audio stack first).
+STEM_SAMPLE_FORMATS = ("float32", "pcm16", "pcm24")
 #: What ``isolde separate`` writes, all together or not at all.
 RESULT_NAMES = ("vocals.wav", "accompaniment.wav", "f0.csv", "confidence.csv", "beats.csv")
 
@@ -61,7 +74,7 @@ def separate_command(args: argparse.Namespace) -> int:
 def _separate(args: argparse.Namespace, output_set) -> int:
     import numpy as np
 
-    from .audio.io import load_audio
+    from .audio.io import SUBTYPES, load_audio
     from .music.beats import write_beats_csv
     from .separation.confidence import f0_confidence
     from .separation.export import write_confidence_csv, write_f0_csv, write_stems
@@ -74,6 +87,8 @@ def _separate(args: argparse.Namespace, output_set) -> int:
     source = Path(args.input)
     if args.mask_confidence is not None:
         check_mask_confidence(args.mask_confidence)  # before any output folder is made
+    sectioned = _check_section(args.start, args.end)
+    subtype = SUBTYPES[args.sample_format]
     outdir = Path(args.outdir) if args.outdir else source.with_name(source.stem + "_isolde")
     outputs = output_set(outdir, RESULT_NAMES, protect=(source,))
     outputs.check()
@@ -84,7 +99,8 @@ def _separate(args: argparse.Namespace, output_set) -> int:
         raise IsoldeError("A time-domain model (Wave-U-Net) has no F0 to correct or adapt: "
                           "--corrections and --adapt-steps need a spectrogram model")
     corrections = None
-    if not adapting and should_stream(source):
+    offset = 0.0  # where the separated audio starts in the song (s)
+    if not adapting and not sectioned and should_stream(source):
         # A long file: read and written block by block (core.separation.stream).
         downmix, analysis, beats = run_with_bar(
             _streamed_analysis(source, model, device, outputs), description="isolde")
@@ -93,17 +109,24 @@ def _separate(args: argparse.Namespace, output_set) -> int:
                       else binary_mask(analysis.vocal_mask, args.mask_confidence))
 
         def write_all_stems(staging):
-            run_with_bar(write_stems_iter(downmix, stems_mask, staging), description="isolde")
+            run_with_bar(write_stems_iter(downmix, stems_mask, staging, subtype=subtype),
+                         description="isolde")
     else:
         audio = load_audio(source)
+        song_seconds = audio.duration_seconds
+        if sectioned:
+            audio = audio.section(args.start or 0.0, args.end)
+            offset = (args.start or 0.0)
         if adapting:
             # Refuse a bad corrections file or --adapt-steps before any output folder is made.
-            _adapt_module().cli_corrections(args, audio.duration_seconds)
+            corrections = _adapt_module().cli_corrections(args, song_seconds).within(
+                offset, offset + audio.duration_seconds)
         # Two float32 stems of the input's shape, the CSVs (about 20 bytes a 16 ms frame).
         outputs.check(needed_bytes=2 * 4 * audio.samples.size
                       + int(audio.duration_seconds * 2000))
         if adapting:
-            model, corrections = _adapt_for_cli(args, audio, model, device)
+            model, corrections = _adapt_module().adapt_for_cli(args, audio, model, device,
+                                                               corrections=corrections)
         job = separate_iter(audio, model, device=device, corrections=corrections,
                             mask_confidence=args.mask_confidence)
         result = run_with_bar(job, description="isolde")
@@ -114,11 +137,11 @@ def _separate(args: argparse.Namespace, output_set) -> int:
 
         def write_all_stems(staging):
             write_stems(staging, result.vocals, result.accompaniment, sample_rate,
-                        protect=(source,))
+                        subtype=subtype, protect=(source,))
     with outputs.staged() as staging:
         try:
             write_all_stems(staging)
-            write_f0_csv(staging / "f0.csv", frame_times, f0)
+            write_f0_csv(staging / "f0.csv", frame_times + offset, f0)
             confidence = (f0_confidence(analysis.f0_saliency, analysis.f0_hz(),
                                         analysis.vocal_mask)
                           if analysis.f0_saliency is not None
@@ -126,8 +149,8 @@ def _separate(args: argparse.Namespace, output_set) -> int:
             if corrections is not None:
                 corrected, _ = corrections.to_frames(frame_times)
                 confidence[corrected] = 1.0  # the user said what is there
-            write_confidence_csv(staging / "confidence.csv", frame_times, confidence)
-            write_beats_csv(staging / "beats.csv", beats)
+            write_confidence_csv(staging / "confidence.csv", frame_times + offset, confidence)
+            write_beats_csv(staging / "beats.csv", beats.shifted(offset))
         except IsoldeError as exc:
             raise outputs.staged_error(exc) from None
         interrupted = outputs.commit()
@@ -164,9 +187,16 @@ def _adapt_module():
         raise IsoldeError("--corrections/--adapt-steps are not available in this build") from None
 
 
-def _adapt_for_cli(args, audio, model, device):
-    """Fine-tune on ``--corrections`` before separating (see :mod:`core.separation.adapt`)."""
-    return _adapt_module().adapt_for_cli(args, audio, model, device)
+def _check_section(start: float | None, end: float | None) -> bool:
+    """Refuse a ``--start``/``--end`` pair that cannot name a section; True when one is given."""
+    import math
+
+    for name, value in (("--start", start), ("--end", end)):
+        if value is not None and (not math.isfinite(value) or value < 0):
+            raise IsoldeError(f"{name} must be a time in seconds, 0 or more (got {value:g})")
+    if start is not None and end is not None and end <= start:
+        raise IsoldeError(f"--end ({end:g} s) must come after --start ({start:g} s)")
+    return start is not None or end is not None
 
 
 

@@ -292,6 +292,28 @@ def test_cli_adapts_and_writes_the_corrections_into_f0_csv(tmp_path, capsys, tin
     assert np.array_equal(written[corrected], [float(f"{v:.3f}") for v in expected[corrected]])
 
 
+def test_cli_section_takes_corrections_on_the_songs_clock(tmp_path, capsys, tiny_model_file,
+                                                           cli_song):
+    path, f0, times = cli_song
+    # Corrections before, inside and after the section 0.8-2.0 s: only the inside ones count.
+    corrections = Corrections(times[20:230], f0[20:230] * 1.5)
+    csv_file = corrections.save_csv(tmp_path / "corrections.csv")
+    out = tmp_path / "out"
+    code, err = _cli(capsys, path, "-o", out, "--model", tiny_model_file, "--device", "cpu",
+                     "--corrections", csv_file, "--adapt-steps", "0", "--start", "0.8",
+                     "--end", "2.0")
+    assert code == 0, err
+    assert sf.info(out / "vocals.wav").frames == round(1.2 * 44100)
+    with open(out / "f0.csv") as handle:
+        rows = list(csv.reader(handle))[1:]
+    frame_times = np.array([float(t) for t, _ in rows])
+    written = np.array([float(f) for _, f in rows])
+    assert abs(frame_times[0] - 0.8) < 1e-6 and frame_times[-1] < 2.0 + 0.02
+    corrected, expected = corrections.to_frames(frame_times)
+    assert corrected.all()
+    assert np.array_equal(written, [float(f"{v:.3f}") for v in expected])
+
+
 def test_cli_refuses_a_malformed_corrections_file(tmp_path, capsys, tiny_model_file, cli_song):
     bad = tmp_path / "bad.csv"
     bad.write_text("time,f0\n0.5,220\n0.6,not-a-number\n")

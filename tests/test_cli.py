@@ -54,6 +54,46 @@ def test_separate_writes_the_contract(tmp_path, capsys, tiny_model_file, rate, c
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
 
 
+def test_separate_a_section_at_the_chosen_sample_format(tmp_path, capsys, tiny_model_file):
+    rate = 48000
+    mixture, _, _ = synth_song(seconds=4.0, sample_rate=rate, channels=2)
+    song = tmp_path / "song.wav"
+    save_audio(song, mixture, rate, subtype="PCM_24")
+    out = tmp_path / "out"
+    code, err = _separate(capsys, song, "-o", out, "--model", tiny_model_file, "--device", "cpu",
+                          "--start", "1.5", "--end", "3.25", "--sample-format", "pcm16")
+    assert code == 0, err
+    for name in ("vocals.wav", "accompaniment.wav"):
+        info = sf.info(out / name)
+        assert (info.samplerate, info.channels, info.subtype) == (rate, 2, "PCM_16")
+        assert info.frames == round(1.75 * rate)
+    vocals, _ = sf.read(out / "vocals.wav", always_2d=True)
+    accompaniment, _ = sf.read(out / "accompaniment.wav", always_2d=True)
+    source, _ = sf.read(song, always_2d=True, start=round(1.5 * rate), stop=round(3.25 * rate))
+    assert np.allclose(vocals + accompaniment, source, atol=2.5 / 32768)
+    f0_rows = (out / "f0.csv").read_text().splitlines()[1:]
+    assert abs(float(f0_rows[0].split(",")[0]) - 1.5) < 1e-6
+    assert float(f0_rows[-1].split(",")[0]) < 3.25 + 0.02
+    confidence_rows = (out / "confidence.csv").read_text().splitlines()[1:]
+    assert [r.split(",")[0] for r in confidence_rows] == [r.split(",")[0] for r in f0_rows]
+    beats = [float(t) for t in (out / "beats.csv").read_text().split()[1:]]
+    assert all(1.5 <= t <= 3.25 for t in beats)
+
+
+@pytest.mark.parametrize("argv,pattern", [
+    (("--start", "2", "--end", "1"), "must come after --start"),
+    (("--start", "-1",), "0 or more"),
+    (("--end", "nan",), "0 or more"),
+    (("--start", "9",), "after the end of the song"),
+    (("--start", "1.0", "--end", "1.05"), "too short"),
+])
+def test_separate_refuses_a_section_outside_the_song(tmp_path, capsys, song_file,
+                                                     tiny_model_file, argv, pattern):
+    out = tmp_path / "out"
+    code, err = _separate(capsys, song_file, "-o", out, "--model", tiny_model_file, *argv)
+    _assert_clean_failure(code, err, out, pattern)
+
+
 def _assert_clean_failure(code, err, out, pattern):
     assert code == 2
     lines = [line for line in err.strip().splitlines() if line.startswith("isolde:")]

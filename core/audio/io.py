@@ -61,6 +61,26 @@ class Audio:
         """The channel average, shape (n_samples,)."""
         return to_mono(self.samples)
 
+    def section(self, start_seconds: float = 0.0, end_seconds: float | None = None) -> "Audio":
+        """The samples from ``start_seconds`` to ``end_seconds`` (None or past the end: to the
+        end), as a new :class:`Audio` sharing no memory with this one.
+
+        Raises :class:`AudioError` for a section that starts at or past the end, or is shorter
+        than :data:`MIN_SECONDS`.
+        """
+        first = int(round(start_seconds * self.sample_rate))
+        last = self.n_samples if end_seconds is None else min(
+            self.n_samples, int(round(end_seconds * self.sample_rate)))
+        name = self.path if self.path is not None else "the input"
+        if first >= self.n_samples:
+            raise AudioError(f"The section starts at {start_seconds:g} s, after the end of the "
+                             f"song ({self.duration_seconds:.2f} s): {name}")
+        if last - first < MIN_SECONDS * self.sample_rate:
+            seconds = max(last - first, 0) / self.sample_rate
+            raise AudioError(f"The section is too short to separate ({seconds:.3f} s; at least "
+                             f"{MIN_SECONDS:g} s): {name}")
+        return Audio(np.ascontiguousarray(self.samples[:, first:last]), self.sample_rate, self.path)
+
 
 def to_mono(samples: np.ndarray) -> np.ndarray:
     """Average channels: (n_channels, n_samples) -> (n_samples,) float32."""

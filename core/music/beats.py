@@ -84,6 +84,11 @@ class BeatGrid:
         self.beat_times = np.asarray(self.beat_times, dtype=np.float64).reshape(-1)
         self.downbeat_times = np.asarray(self.downbeat_times, dtype=np.float64).reshape(-1)
 
+    def shifted(self, seconds: float) -> "BeatGrid":
+        """The same grid with ``seconds`` added to every time (a section's beats on the song's
+        clock)."""
+        return BeatGrid(self.beat_times + seconds, self.downbeat_times + seconds, self.source)
+
 
 def _empty_grid(source: str) -> BeatGrid:
     return BeatGrid(np.zeros(0), np.zeros(0), source)

@@ -441,9 +441,12 @@ def cli_corrections(args, duration_seconds: float | None = None) -> Corrections:
     return corrections
 
 
-def adapt_for_cli(args, audio, model: JointModel, device) -> tuple[JointModel, Corrections]:
+def adapt_for_cli(args, audio, model: JointModel, device, *,
+                  corrections: Corrections | None = None) -> tuple[JointModel, Corrections]:
     """``isolde separate --corrections FILE.csv [--adapt-steps N]``: load, check and adapt.
 
+    corrections : already loaded and checked (e.g. cut to a ``--start``/``--end`` section, times
+        counted from its start); None: load ``args.corrections`` and check it against ``audio``.
     Returns ``(adapted model, corrections)``; the CLI then separates with
     ``corrections=corrections`` and writes ``corrections.apply_to_f0(...)``
     into f0.csv. ``--adapt-steps 0`` imposes the corrections without fine-tuning.
@@ -451,7 +454,8 @@ def adapt_for_cli(args, audio, model: JointModel, device) -> tuple[JointModel, C
     from ..progress import run_with_bar
     from .separate import model_input
 
-    corrections = cli_corrections(args, audio.duration_seconds)
+    if corrections is None:
+        corrections = cli_corrections(args, audio.duration_seconds)
     steps = DEFAULT_ADAPT_STEPS if args.adapt_steps is None else int(args.adapt_steps)
     job = adapt_iter(model, model_input(audio), corrections, config=AdaptConfig(steps=steps),
                      device=device)

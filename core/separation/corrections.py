@@ -220,6 +220,12 @@ class Corrections:
                 f"Corrections run from {lo:.2f} s to {hi:.2f} s, outside the song "
                 f"(0 to {duration_seconds:.2f} s)")
 
+    def within(self, start_seconds: float, end_seconds: float) -> "Corrections":
+        """The points from ``start_seconds`` to ``end_seconds``, their times counted from
+        ``start_seconds`` (for a section of the song separated on its own)."""
+        keep = (self.times >= start_seconds) & (self.times <= end_seconds)
+        return Corrections(self.times[keep] - start_seconds, self.f0_hz[keep])
+
     # ------------------------------------------------------------------ edits (return new objects)
     def _without(self, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
         keep = (self.times < t0) | (self.times > t1)

@@ -134,9 +134,10 @@ def analyse_file_iter(downmix: FileDownmix, model, *, device="cpu",
 
 
 def write_stems_iter(downmix: FileDownmix, vocal_mask: np.ndarray, outdir: Path, *,
-                     block_frames: int = 2048) -> Job[list[Path]]:
-    """Write ``outdir/vocals.wav`` and ``outdir/accompaniment.wav`` (32-bit float, the file's rate
-    and channels) block by block: each block of the file is read again with its STFT margins."""
+                     block_frames: int = 2048, subtype: str = "FLOAT") -> Job[list[Path]]:
+    """Write ``outdir/vocals.wav`` and ``outdir/accompaniment.wav`` (``subtype``: a soundfile WAV
+    subtype, 32-bit float by default; the file's rate and channels) block by block: each block
+    of the file is read again with its STFT margins."""
     _n_fft, hop = native_grid(downmix.sample_rate)
     block = block_frames * hop
     n = downmix.n_samples
@@ -144,9 +145,9 @@ def write_stems_iter(downmix: FileDownmix, vocal_mask: np.ndarray, outdir: Path,
     try:
         with sf.SoundFile(str(downmix.path)) as source, \
                 sf.SoundFile(str(targets[0]), "w", downmix.sample_rate, downmix.n_channels,
-                             subtype="FLOAT", format="WAV") as vocals_out, \
+                             subtype=subtype, format="WAV") as vocals_out, \
                 sf.SoundFile(str(targets[1]), "w", downmix.sample_rate, downmix.n_channels,
-                             subtype="FLOAT", format="WAV") as accompaniment_out:
+                             subtype=subtype, format="WAV") as accompaniment_out:
             starts = list(range(0, n, block))
             for k, start in enumerate(starts):
                 stop = min(start + block, n)
@@ -156,8 +157,11 @@ def write_stems_iter(downmix: FileDownmix, vocal_mask: np.ndarray, outdir: Path,
                 if piece.shape[1] != hi - lo:
                     raise AudioError(f"The input changed while it was separated: {downmix.path}")
                 vocals = apply_mask_piece(piece, lo, downmix.sample_rate, vocal_mask, start, stop)
+                accompaniment = piece[:, start - lo:stop - lo] - vocals
+                if subtype.startswith("PCM"):  # libsndfile would wrap, not clip, past full scale
+                    vocals, accompaniment = np.clip(vocals, -1, 1), np.clip(accompaniment, -1, 1)
                 vocals_out.write(vocals.T)
-                accompaniment_out.write((piece[:, start - lo:stop - lo] - vocals).T)
+                accompaniment_out.write(accompaniment.T)
                 yield Progress("writing stems", (k + 1) / len(starts))
     except sf.LibsndfileError as exc:
         raise write_failure(outdir, "the stems", exc)  # its cause says whether the disk is full

@@ -116,7 +116,7 @@ def _separate(args: argparse.Namespace, output_set) -> int:
         song_seconds = audio.duration_seconds
         if sectioned:
             audio = audio.section(args.start or 0.0, args.end)
-            offset = (args.start or 0.0)
+            offset = args.start or 0.0
         if adapting:
             # Refuse a bad corrections file or --adapt-steps before any output folder is made.
             corrections = _adapt_module().cli_corrections(args, song_seconds).within(

@@ -60,6 +60,19 @@ def test_the_command_streams_long_files_with_the_same_results(song, tmp_path, ti
         assert (tmp_path / "streamed" / name).read_text() == (tmp_path / "memory" / name).read_text()
 
 
+def test_the_command_streams_pcm16_stems(song, tmp_path, tiny_model_file, monkeypatch):
+    monkeypatch.setattr(stream, "STREAM_SECONDS", 5.0)
+    assert stream.should_stream(song)
+    out = tmp_path / "out"
+    assert main(["separate", str(song), "--model", str(tiny_model_file), "--device", "cpu",
+                 "-o", str(out), "--sample-format", "pcm16"]) == 0
+    vocals, _ = sf.read(out / "vocals.wav", always_2d=True, dtype="float32")
+    accompaniment, _ = sf.read(out / "accompaniment.wav", always_2d=True, dtype="float32")
+    assert sf.info(str(out / "vocals.wav")).subtype == "PCM_16"
+    source, _ = sf.read(song, always_2d=True, dtype="float32")
+    np.testing.assert_allclose(vocals + accompaniment, source, atol=2.5 / 32768)
+
+
 def test_streaming_refuses_bad_files_in_one_line(tmp_path):
     bad = tmp_path / "nan.wav"
     samples = np.zeros((44100, 2), dtype=np.float32)

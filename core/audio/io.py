@@ -230,6 +230,12 @@ def check_not_silent(audio: Audio, *, threshold: float = 1e-6) -> None:
         raise AudioError(f"The audio is pure silence, nothing to separate: {name}")
 
 
+def clip_for_subtype(samples: np.ndarray, subtype: str) -> np.ndarray:
+    """``samples`` clipped to [-1, 1] for a PCM ``subtype`` (libsndfile would wrap them past
+    full scale, not clip), unchanged for float and compressed subtypes."""
+    return np.clip(samples, -1.0, 1.0) if subtype.startswith("PCM") else samples
+
+
 def save_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate: int, *,
                subtype: str | None = None) -> Path:
     """Write ``samples`` (n_channels, n_samples) atomically; format from the extension.
@@ -252,8 +258,7 @@ def save_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate: int, *
         subtype = {"WAV": "FLOAT", "FLAC": "PCM_24", "OGG": "VORBIS", "MP3": "MPEG_LAYER_III"}[fmt]
     if fmt in ("OGG", "MP3") and subtype in ("PCM_16", "PCM_24", "FLOAT"):
         subtype = "VORBIS" if fmt == "OGG" else "MPEG_LAYER_III"
-    if subtype in ("PCM_16", "PCM_24"):
-        samples = np.clip(samples, -1.0, 1.0)
+    samples = clip_for_subtype(samples, subtype)
     try:
         with atomic_path(path) as tmp:
             try:

@@ -32,7 +32,8 @@ import numpy as np
 import soundfile as sf
 
 from ..audio import spectral
-from ..audio.io import MIN_SECONDS, check_regular_file, refuse_truncated, write_failure
+from ..audio.io import (MIN_SECONDS, check_regular_file, clip_for_subtype, refuse_truncated,
+                        write_failure)
 from ..audio.truncation import truncation_of
 from ..errors import AudioError
 from ..progress import Job, Progress, scaled
@@ -158,10 +159,8 @@ def write_stems_iter(downmix: FileDownmix, vocal_mask: np.ndarray, outdir: Path,
                     raise AudioError(f"The input changed while it was separated: {downmix.path}")
                 vocals = apply_mask_piece(piece, lo, downmix.sample_rate, vocal_mask, start, stop)
                 accompaniment = piece[:, start - lo:stop - lo] - vocals
-                if subtype.startswith("PCM"):  # libsndfile would wrap, not clip, past full scale
-                    vocals, accompaniment = np.clip(vocals, -1, 1), np.clip(accompaniment, -1, 1)
-                vocals_out.write(vocals.T)
-                accompaniment_out.write(accompaniment.T)
+                vocals_out.write(clip_for_subtype(vocals, subtype).T)
+                accompaniment_out.write(clip_for_subtype(accompaniment, subtype).T)
                 yield Progress("writing stems", (k + 1) / len(starts))
     except sf.LibsndfileError as exc:
         raise write_failure(outdir, "the stems", exc)  # its cause says whether the disk is full

@@ -138,6 +138,32 @@ def test_real_produced_songs_train_at_their_share_without_production_chains(tmp_
         check_config(TrainConfig(produced_share=1.5))
 
 
+def test_other_voices_sing_over_real_produced_accompaniments_at_their_share(tmp_path):
+    root = write_fake_produced(tmp_path / "pro", seconds=4.0)
+    train, _ = open_source(f"produced-train:{root}")
+    produced = [pool_track(train.load(i)) for i in range(len(train))]
+    other = _sine_pool(hz=440.0)
+    other[0].accompaniment[:] = 0.0  # silent: a crop over it has no accompaniment at all
+    config = TrainConfig(batch_size=300, produced_share=0.25, produced_accompaniment_share=0.5,
+                         accompaniment_bus_probability=1.0, silence_probability=0.0,
+                         pitch_shift_probability=0.0, normalize_level=False)
+    mixture, vocals, f0 = CropSampler(produced + other, config,
+                                      torch.Generator().manual_seed(0)).batch()
+    from_other = np.array([abs(label - 440.0) < 1 for label in f0[:, 10].numpy()])
+    accompanied = np.array([np.abs(a).max() > 1e-6 for a in (mixture - vocals).numpy()])
+    # About half of the other tracks' voices now sing over a produced accompaniment (their own
+    # is silent, and a bus chain on silence stays silent).
+    assert 0.4 < accompanied[from_other].mean() < 0.6
+    assert accompanied[~from_other].all()
+    # The option alone (no produced voices) still sets the produced songs apart.
+    alone = CropSampler(produced + other, TrainConfig(produced_accompaniment_share=0.3),
+                        torch.Generator().manual_seed(0))
+    assert len(alone.produced_pool) == 2 and len(alone.pool) == 1
+    with pytest.raises(IsoldeError, match="produced_accompaniment_share"):
+        from core.training.train import check_config
+        check_config(TrainConfig(produced_accompaniment_share=-0.1))
+
+
 def test_checkpoints_are_chosen_on_every_validation_source_alike():
     scores = {"val_mir1k_sdr": 9.0, "val_mir1k_overall_accuracy": 0.8,
               "val_produced_sdr": 2.0, "val_produced_overall_accuracy": 0.5}

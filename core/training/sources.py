@@ -119,7 +119,10 @@ class CropSampler:
     through a random bus chain), each at a random gain. A share ``produced_share`` of the crops
     come from real produced songs (``produced-train:``) instead: a produced voice over its own or
     (``remix_probability``) another produced song's accompaniment, transposed at most, with no
-    production chain. Then the mixture (and the voice with it) is brought to the networks'
+    production chain. A share ``produced_accompaniment_share`` of the other crops put their voice
+    (through its chain as usual) over a crop of a real produced song's accompaniment instead,
+    with no bus chain: more pairs of a hand-labelled voice and a real record's accompaniment
+    than the produced songs give alone. Then the mixture (and the voice with it) is brought to the networks'
     reference level give or take ``level_jitter_db``, as separation does for a whole song
     (:func:`core.audio.spectral.level_gain`). ``config`` is the run's
     :class:`~.train.TrainConfig`: its crop length and augmentation settings.
@@ -132,7 +135,7 @@ class CropSampler:
         self.accompaniment_pool = [t for t in long_enough if not np.any(t.vocals)]
         # Real produced songs come at their own share when one is set, and only then.
         self.produced_pool: list[PooledTrack] = []
-        if config.produced_share > 0:
+        if config.produced_share > 0 or config.produced_accompaniment_share > 0:
             self.produced_pool = [t for t in self.pool if t.produced]
             self.pool = [t for t in self.pool if not t.produced] or self.produced_pool
         if not self.pool:
@@ -212,14 +215,20 @@ class CropSampler:
             produced = track.produced  # mixed already: no production chain on either stem
             k, start = self._crop(track)
             vocals, f0 = self._voice(track, k, start)
-            if (not produced and self.accompaniment_pool
+            # Guarded so that runs without the option draw exactly the crops they always drew.
+            over_produced = bool(not produced and self.produced_pool
+                             and cfg.produced_accompaniment_share > 0
+                             and self._uniform() < cfg.produced_accompaniment_share)
+            if over_produced:
+                accompaniment = self._other_accompaniment(self.produced_pool)
+            elif (not produced and self.accompaniment_pool
                     and self._uniform() < cfg.accompaniment_only_share):
                 accompaniment = self._other_accompaniment(self.accompaniment_pool)
             elif self._uniform() < cfg.remix_probability:
                 accompaniment = self._other_accompaniment(voices_pool)
             else:
                 accompaniment = track.accompaniment[start:start + self.n_samples]
-            if (not produced and cfg.accompaniment_bus_probability > 0
+            if (not produced and not over_produced and cfg.accompaniment_bus_probability > 0
                     and self._uniform() < cfg.accompaniment_bus_probability):
                 from .data.production import accompaniment_bus
 

@@ -78,6 +78,7 @@ class TrainConfig:
     max_pitch_shift: float = 3.0
     accompaniment_only_share: float = 0.5
     produced_share: float = 0.0
+    produced_accompaniment_share: float = 0.0
     validate_every: int = 500
     checkpoint_every: int = 200
     validation_clips: int = 24
@@ -393,9 +394,10 @@ def check_config(config: TrainConfig) -> None:
     if config.adversarial_weight > 0 and config.architecture == "wave_u_net":
         raise IsoldeError("The adversarial term judges spectrogram estimates: the Wave-U-Net "
                           "has none (use it with f0_to_svs, svs_to_f0 or svs_only)")
-    if not 0 <= config.produced_share <= 1:
-        raise IsoldeError(f"Training option 'produced_share' must be 0 to 1, "
-                          f"got {config.produced_share!r}")
+    for name in ("produced_share", "produced_accompaniment_share"):
+        if not 0 <= getattr(config, name) <= 1:
+            raise IsoldeError(f"Training option '{name}' must be 0 to 1, "
+                              f"got {getattr(config, name)!r}")
     if not 0 <= config.data_workers <= 256:
         raise IsoldeError(f"Training option 'data_workers' must be 0 to 256, "
                           f"got {config.data_workers!r}")
@@ -496,6 +498,9 @@ OPTION_HELP = {
                                 "voice (when a source has such songs)",
     "produced_share": "share of crops from real produced songs (produced-train:PATH), their "
                       "voices over their own or another produced song's accompaniment",
+    "produced_accompaniment_share": "share of the other crops whose voice (MIR-1K, synthetic) "
+                                    "sings over a real produced song's accompaniment "
+                                    "(produced-train:PATH) instead of its own pool's",
     "validate_every": "steps between validations (which keep best.safetensors)",
     "checkpoint_every": "steps between resumable checkpoints",
     "validation_clips": "clips per validation source",

@@ -74,7 +74,7 @@ def separate_command(args: argparse.Namespace) -> int:
 def _separate(args: argparse.Namespace, output_set) -> int:
     import numpy as np
 
-    from .audio.io import SUBTYPES, load_audio
+    from .audio.io import SUBTYPES, load_audio, load_audio_section
     from .music.beats import write_beats_csv
     from .separation.confidence import f0_confidence
     from .separation.export import write_confidence_csv, write_f0_csv, write_stems
@@ -112,11 +112,12 @@ def _separate(args: argparse.Namespace, output_set) -> int:
             run_with_bar(write_stems_iter(downmix, stems_mask, staging, subtype=subtype),
                          description="isolde")
     else:
-        audio = load_audio(source)
-        song_seconds = audio.duration_seconds
-        if sectioned:
-            audio = audio.section(args.start or 0.0, args.end)
+        if sectioned:  # only the section is read where the format allows
             offset = args.start or 0.0
+            audio, song_seconds = load_audio_section(source, offset, args.end)
+        else:
+            audio = load_audio(source)
+            song_seconds = audio.duration_seconds
         if adapting:
             # Refuse a bad corrections file or --adapt-steps before any output folder is made.
             corrections = _adapt_module().cli_corrections(args, song_seconds).within(

@@ -112,3 +112,51 @@ def test_full_disk_leaves_old_file_and_no_temporary(tmp_path, monkeypatch):
         save_audio(path, _signal(1, 8000), 8000)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["keep.flac"]
+
+
+@pytest.mark.parametrize("suffix,subtype,tolerance", [
+    (".wav", "PCM_16", 0.0), (".flac", "PCM_24", 0.0), (".ogg", "VORBIS", 1e-3)])
+def test_a_section_reads_only_its_own_samples(tmp_path, suffix, subtype, tolerance):
+    import tracemalloc
+
+    from core.audio.io import load_audio_section
+
+    rate = 44100
+    rng = np.random.default_rng(3)
+    song = (0.3 * rng.standard_normal((2, 40 * rate))).clip(-1, 1).astype(np.float32)
+    path = tmp_path / f"song{suffix}"
+    sf.write(path, song.T, rate, subtype=subtype)
+    tracemalloc.start()
+    section, song_seconds = load_audio_section(path, 12.5, 13.5)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert song_seconds == pytest.approx(40.0)
+    whole = load_audio(path)
+    expected = whole.section(12.5, 13.5)
+    assert section.samples.shape == expected.samples.shape == (2, rate)
+    assert np.abs(section.samples - expected.samples).max() <= tolerance
+    # One second of stereo float32 is 0.35 MB; the whole song would be 14 MB.
+    assert peak < 0.1 * whole.samples.nbytes
+    # Past the end: the section runs to the end of the song.
+    tail, _ = load_audio_section(path, 39.5, 99.0)
+    assert tail.n_samples == round(0.5 * rate)
+
+
+def test_a_section_of_a_bad_or_cut_file_gets_one_line(tmp_path):
+    from core.audio.io import load_audio_section
+
+    rate = 16000
+    path = tmp_path / "song.wav"
+    sf.write(path, np.zeros((4 * rate, 1), np.float32) + 0.1, rate, subtype="PCM_16")
+    with pytest.raises(AudioError, match="after the end of the song"):
+        load_audio_section(path, 5.0)
+    with pytest.raises(AudioError, match="too short"):
+        load_audio_section(path, 1.0, 1.05)
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 2])
+    with pytest.raises(AudioError, match="truncated"):
+        load_audio_section(cut, 0.5, 1.0)
+    junk = tmp_path / "junk.flac"
+    junk.write_bytes(b"not audio at all" * 100)
+    with pytest.raises(AudioError, match="Not a readable audio file"):
+        load_audio_section(junk, 0.0, 1.0)

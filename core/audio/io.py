@@ -68,18 +68,27 @@ class Audio:
         Raises :class:`AudioError` for a section that starts at or past the end, or is shorter
         than :data:`MIN_SECONDS`.
         """
-        first = int(round(start_seconds * self.sample_rate))
-        last = self.n_samples if end_seconds is None else min(
-            self.n_samples, int(round(end_seconds * self.sample_rate)))
         name = self.path if self.path is not None else "the input"
-        if first >= self.n_samples:
-            raise AudioError(f"The section starts at {start_seconds:g} s, after the end of the "
-                             f"song ({self.duration_seconds:.2f} s): {name}")
-        if last - first < MIN_SECONDS * self.sample_rate:
-            seconds = max(last - first, 0) / self.sample_rate
-            raise AudioError(f"The section is too short to separate ({seconds:.3f} s; at least "
-                             f"{MIN_SECONDS:g} s): {name}")
+        first, last = section_frames(self.n_samples, self.sample_rate, start_seconds,
+                                     end_seconds, name)
         return Audio(np.ascontiguousarray(self.samples[:, first:last]), self.sample_rate, self.path)
+
+
+def section_frames(n_samples: int, sample_rate: int, start_seconds: float,
+                   end_seconds: float | None, name) -> tuple[int, int]:
+    """The first and the end sample of a section of a song of ``n_samples``; raises
+    :class:`AudioError` for one that starts at or past the end or is shorter than MIN_SECONDS."""
+    first = int(round(start_seconds * sample_rate))
+    last = n_samples if end_seconds is None else min(n_samples,
+                                                     int(round(end_seconds * sample_rate)))
+    if first >= n_samples:
+        raise AudioError(f"The section starts at {start_seconds:g} s, after the end of the "
+                         f"song ({n_samples / sample_rate:.2f} s): {name}")
+    if last - first < MIN_SECONDS * sample_rate:
+        seconds = max(last - first, 0) / sample_rate
+        raise AudioError(f"The section is too short to separate ({seconds:.3f} s; at least "
+                         f"{MIN_SECONDS:g} s): {name}")
+    return first, last
 
 
 def to_mono(samples: np.ndarray) -> np.ndarray:
@@ -181,17 +190,62 @@ def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
                 samples[:, filled:filled + len(block)] = block.T
                 filled += len(block)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        reason = reason.replace("Error : ", "").strip()
-        if "not exist" in reason.lower() or "lost sync" in reason:  # "could not decode"
-            reason = "damaged or truncated"
-        raise AudioError(f"Not a readable audio file: {path} ({reason})") from None
+        raise _unreadable(path, exc) from None
     why = truncation_of(path, declared, filled)
     if why is not None:
         refuse_truncated(path, why, filled, rate)
     if filled < samples.shape[1]:
         samples = np.ascontiguousarray(samples[:, :filled])
     return samples, rate
+
+
+def _unreadable(path: Path, exc: Exception) -> AudioError:
+    """The one-line error for a file libsndfile cannot read."""
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    reason = reason.replace("Error : ", "").strip()
+    if "not exist" in reason.lower() or "lost sync" in reason:  # "could not decode"
+        reason = "damaged or truncated"
+    return AudioError(f"Not a readable audio file: {path} ({reason})")
+
+
+#: Formats libsndfile seeks in sample-exactly (its MP3 decoding goes wrong across partial reads).
+SEEKABLE_SUFFIXES = (".wav", ".flac", ".aif", ".aiff", ".ogg")
+
+
+def load_audio_section(path: str | os.PathLike, start_seconds: float = 0.0,
+                       end_seconds: float | None = None) -> tuple[Audio, float]:
+    """The section ``start_seconds`` to ``end_seconds`` of an audio file, and the whole song's
+    length in seconds.
+
+    A seekable format (:data:`SEEKABLE_SUFFIXES`) reads the section alone, so that a minute of a
+    60-minute WAV costs a minute of memory; any other is read whole and sliced. The checks and
+    one-line errors are those of :func:`load_audio` and :meth:`Audio.section`.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in SEEKABLE_SUFFIXES:
+        audio = load_audio(path)
+        return audio.section(start_seconds, end_seconds), audio.duration_seconds
+    check_regular_file(path)
+    try:
+        with _quiet_stderr(), sf.SoundFile(str(path)) as f:
+            declared, rate = int(f.frames), int(f.samplerate)
+            if declared <= 0:
+                raise AudioError(f"The audio file is empty (zero length): {path}")
+            first, last = section_frames(declared, rate, start_seconds, end_seconds, path)
+            f.seek(first)
+            block = f.read(last - first, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise _unreadable(path, exc) from None
+    decoded = declared if len(block) == last - first else first + len(block)
+    why = truncation_of(path, declared, decoded)
+    if why is None and decoded < declared:
+        why = f"only {decoded} of its {declared} samples could be read"
+    if why is not None:
+        refuse_truncated(path, why, decoded, rate)
+    samples = np.ascontiguousarray(block.T)
+    if not _all_finite(samples):
+        raise AudioError(f"The audio contains NaN or infinite samples: {path}")
+    return Audio(samples, rate, path), declared / rate
 
 
 def _all_finite(samples: np.ndarray) -> bool:

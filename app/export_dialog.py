@@ -26,7 +26,7 @@ ITEM_LABELS = {"vocals": "Vocal", "accompaniment": "Accompaniment", "f0": "F0 (C
 class ExportDialog(QDialog):
     """Gathers an export's folder, format and items; OK is enabled while the folder exists."""
 
-    def __init__(self, settings, parent=None) -> None:
+    def __init__(self, settings, parent=None, selection: tuple[float, float] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export")
         form = QFormLayout(self)
@@ -61,6 +61,16 @@ class ExportDialog(QDialog):
         mask_layout.addWidget(self.mask_label)
         form.addRow("Vocal mask", mask_row)
         self._show_mask_choice()
+        # The selection alone (a UVR user's wish: process one section, not the whole song).
+        self.selection = selection
+        self.only_selection = QCheckBox(
+            "Only the selection" if selection is None
+            else f"Only the selection ({selection[0]:.2f} - {selection[1]:.2f} s)")
+        self.only_selection.setEnabled(selection is not None)
+        self.only_selection.setToolTip("Stems and MIDI start at the selection's start; the F0 "
+                                       "CSV keeps the song's times. Select a range with "
+                                       "Shift-drag or the Select tool (V).")
+        form.addRow("Range", self.only_selection)
         self.items = {}
         for item in WHAT:
             box = QCheckBox(ITEM_LABELS[item])
@@ -97,8 +107,9 @@ class ExportDialog(QDialog):
 
     def choice(self) -> tuple[Path, dict]:
         """(folder, keyword arguments of ``export_iter``: audio_format, subtype, what,
-        mask_confidence)."""
+        mask_confidence, section)."""
         what = tuple(item for item, box in self.items.items() if box.isChecked())
+        section = self.selection if self.only_selection.isChecked() else None
         return Path(self.folder.text()), {"audio_format": self.audio_format.currentData(),
                                           "subtype": self.subtype.currentData(), "what": what,
-                                          "mask_confidence": self.alpha}
+                                          "mask_confidence": self.alpha, "section": section}

@@ -141,7 +141,8 @@ def import_corrections(window) -> None:
 
 
 def choose_and_export(window) -> None:
-    dialog = ExportDialog(window.session.settings, window)
+    dialog = ExportDialog(window.session.settings, window,
+                          selection=window.session.view.selection)
     dialog.accepted.connect(lambda: export_chosen(window, *dialog.choice()))
     window.export_dialog = dialog
     dialog.open()

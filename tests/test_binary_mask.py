@@ -79,3 +79,21 @@ def test_export_dialog_offers_the_binary_mask(qtbot, window, tmp_path):
     assert dialog.choice()[1]["mask_confidence"] == pytest.approx(0.7)
     assert "0.7" in dialog.mask_label.text()
     dialog.reject()
+
+
+def test_export_dialog_exports_the_selection_alone(qtbot, window, tmp_path):
+    from tests.app_helpers import open_and_analyse, write_song
+
+    open_and_analyse(qtbot, window, write_song(tmp_path / "song.wav"))
+    window.choose_and_export()
+    assert not window.export_dialog.only_selection.isEnabled()  # nothing selected yet
+    assert window.export_dialog.choice()[1]["section"] is None
+    window.export_dialog.reject()
+    window.session.set_selection(0.25, 0.75)
+    window.choose_and_export()
+    dialog = window.export_dialog
+    assert dialog.only_selection.isEnabled() and "0.25 - 0.75" in dialog.only_selection.text()
+    assert dialog.choice()[1]["section"] is None  # the whole song unless asked
+    dialog.only_selection.setChecked(True)
+    assert dialog.choice()[1]["section"] == (0.25, 0.75)
+    dialog.reject()

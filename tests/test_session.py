@@ -381,3 +381,24 @@ def test_beats_of_long_songs_come_from_a_child_process(opened, monkeypatch):
     run(opened.analyse_iter())
     expected = track_beats(opened.audio.samples, opened.audio.sample_rate)
     assert np.allclose(opened.beats.beat_times, expected.beat_times)
+
+
+def test_export_a_section_writes_that_part_alone(analysed, tmp_path):
+    rate = analysed.audio.sample_rate
+    written = run(analysed.export_iter(tmp_path / "out", audio_format="wav", subtype="float32",
+                                       section=(0.5, 1.25)))
+    names = sorted(p.name for p in written)
+    assert names == ["song_0.50-1.25s_accompaniment.wav", "song_0.50-1.25s_f0.csv",
+                     "song_0.50-1.25s_melody.mid", "song_0.50-1.25s_vocals.wav"]
+    vocals, _ = sf.read(tmp_path / "out" / names[3], always_2d=True)
+    accompaniment, _ = sf.read(tmp_path / "out" / names[0], always_2d=True)
+    first, last = round(0.5 * rate), round(1.25 * rate)
+    np.testing.assert_array_equal(vocals.T, analysed.result.vocals[:, first:last])
+    np.testing.assert_allclose(vocals + accompaniment, analysed.audio.samples[:, first:last].T,
+                               atol=1e-5)
+    rows = (tmp_path / "out" / names[1]).read_text().splitlines()[1:]
+    times = [float(r.split(",")[0]) for r in rows]
+    assert times and 0.5 <= times[0] < 0.52 and times[-1] < 1.25  # the song's clock
+    with pytest.raises(IsoldeError, match="after the end of the song"):
+        run(analysed.export_iter(tmp_path / "late", section=(99.0, 100.0)))
+    assert not (tmp_path / "late").exists() or not any((tmp_path / "late").iterdir())

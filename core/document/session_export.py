@@ -1,14 +1,16 @@
 """Exporting a session: vocal and accompaniment, the corrected F0 as CSV, the melody as MIDI.
 
 Audio is written at the song's own sample rate and channel count as WAV or FLAC, 16/24-bit PCM or
-32-bit float; every file is written atomically and none may replace the song itself.
+32-bit float; every file is written atomically and none may replace the song itself. A section
+(the editor's selection) exports that part alone: stems and MIDI start at its start, the F0 CSV
+keeps the song's clock, as ``isolde separate --start/--end`` does.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from ..audio.io import SUBTYPES, save_audio
+from ..audio.io import SUBTYPES, save_audio, section_frames
 from ..errors import IsoldeError
 from ..music.midi import f0_to_notes, tempo_from_beats, write_midi
 from ..progress import Job, Progress, scaled
@@ -28,13 +30,16 @@ def export_names(stem: str, audio_format: str) -> dict[str, str]:
 
 def export_iter(session, outdir: str | os.PathLike, *, audio_format: str | None = None,
                 subtype: str | None = None, what: tuple[str, ...] = WHAT,
-                mask_confidence: float | None = None) -> Job[list[Path]]:
+                mask_confidence: float | None = None,
+                section: tuple[float, float] | None = None) -> Job[list[Path]]:
     """Write the chosen items into ``outdir``; returns the written paths.
 
     audio_format : "wav" or "flac" (default: the settings'); subtype : "pcm16", "pcm24" or
     "float32" (default: the settings'; FLAC has no float, it falls back to 24-bit)
     mask_confidence : None for the stems as heard (the soft mask), or alpha in (0, 1) to write
         them with Deep Karaoke's binary mask (:func:`core.separation.separate.binary_mask`)
+    section : None for the whole song, or (start, end) in seconds: that part alone, its files
+        named ``STEM_START-ENDs_...``
     """
     if mask_confidence is not None:
         check_mask_confidence(mask_confidence)
@@ -54,6 +59,11 @@ def export_iter(session, outdir: str | os.PathLike, *, audio_format: str | None 
     audio, result = session.audio, session.result
     outdir = check_output_folder(outdir)
     stem = audio.path.stem if audio.path is not None else "song"
+    first, last = 0, audio.n_samples
+    if section is not None:
+        first, last = section_frames(audio.n_samples, audio.sample_rate, section[0], section[1],
+                                     "the selection")
+        stem = f"{stem}_{first / audio.sample_rate:.2f}-{last / audio.sample_rate:.2f}s"
     names = export_names(stem, audio_format)
     protected = audio.path.resolve() if audio.path is not None else None
     targets = {item: outdir / names[item] for item in what}
@@ -66,6 +76,10 @@ def export_iter(session, outdir: str | os.PathLike, *, audio_format: str | None 
         mask = binary_mask(result.analysis.vocal_mask, mask_confidence)
         vocals = yield from scaled(apply_mask_iter(audio.samples, audio.sample_rate, mask), 0.0, 0.5)
         accompaniment = audio.samples - vocals
+    start_seconds, end_seconds = first / audio.sample_rate, last / audio.sample_rate
+    inside = (times >= start_seconds) & (times < end_seconds)
+    times, f0 = times[inside], f0[inside]
+    vocals, accompaniment = vocals[:, first:last], accompaniment[:, first:last]
     written = []
     for n, item in enumerate(what):
         yield Progress("exporting", n / len(what), names[item])
@@ -77,7 +91,8 @@ def export_iter(session, outdir: str | os.PathLike, *, audio_format: str | None 
             write_f0_csv(target, times, f0)
         else:
             beats = session.beats.beat_times if session.beats is not None else None
-            write_midi(target, f0_to_notes(times, f0), tempo_bpm=tempo_from_beats(beats))
+            write_midi(target, f0_to_notes(times - start_seconds, f0),
+                       tempo_bpm=tempo_from_beats(beats))
         written.append(target)
     yield Progress("exporting", 1.0)
     return written

@@ -218,3 +218,28 @@ def test_songs_without_a_voice_only_give_accompaniment():
         open_source("synthetic:abc")
     with pytest.raises(IsoldeError, match="positive whole number"):
         open_source("rendered:-5")
+
+
+def test_produced_accompaniments_under_other_voices_are_transposed_at_their_share():
+    n = 6 * 16000
+    t = np.arange(n) / 16000
+    organ = (0.1 * np.sin(2 * np.pi * 1000.0 * t)).astype(np.float32)  # the produced "band"
+    produced = PooledTrack("pro", (0.1 * np.sin(2 * np.pi * 300.0 * t)).astype(np.float32),
+                           organ, np.full(spectral.n_frames_for(n), 300.0), produced=True)
+    other = _sine_pool(hz=220.0)
+    other[0].accompaniment[:] = 0.0
+    config = TrainConfig(batch_size=120, produced_share=0.25, produced_accompaniment_share=1.0,
+                         accompaniment_shift_probability=0.5, max_pitch_shift=3.0,
+                         remix_probability=0.0, silence_probability=0.0,
+                         pitch_shift_probability=0.0, normalize_level=False)
+    mixture, vocals, f0 = CropSampler([produced] + other, config,
+                                      torch.Generator().manual_seed(1)).batch()
+    under_other = np.abs(f0[:, 10].numpy() - 220.0) < 1
+    peaks = np.array([_peak_hz(a) for a in (mixture - vocals).numpy()[under_other]])
+    moved = np.abs(peaks - 1000.0) > 10
+    # About half transposed, never by more than the largest shift (3 semitones: 0.84 - 1.19).
+    assert 0.3 < moved.mean() < 0.7
+    assert np.all((peaks > 1000 * 2 ** (-3.2 / 12)) & (peaks < 1000 * 2 ** (3.2 / 12)))
+    # Under its own voice a produced accompaniment keeps its key.
+    own = np.array([_peak_hz(a) for a in (mixture - vocals).numpy()[~under_other]])
+    assert np.all(np.abs(own - 1000.0) < 10)

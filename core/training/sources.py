@@ -155,10 +155,24 @@ class CropSampler:
         return tracks[int(torch.randint(0, len(tracks), (), generator=self.generator))]
 
     def _other_accompaniment(self, tracks: list[PooledTrack]) -> np.ndarray:
-        """The accompaniment of a random crop of a random track of ``tracks``, (n_samples,)."""
+        """The accompaniment of a random crop of a random track of ``tracks``, (n_samples,); a
+        real produced song's is transposed at ``accompaniment_shift_probability`` (it sits under
+        another voice, whose key it need not keep)."""
         other = self._pick(tracks)
         _, start = self._crop(other)
-        return other.accompaniment[start:start + self.n_samples]
+        p = self.config.accompaniment_shift_probability
+        if not (other.produced and p > 0 and self._uniform() < p):
+            return other.accompaniment[start:start + self.n_samples]
+        import soxr
+
+        rate, n = spectral.MODEL_SAMPLE_RATE, self.n_samples
+        factor = 2.0 ** ((self._uniform() * 2 - 1) * self.config.max_pitch_shift / 12)
+        segment = np.zeros(int(math.ceil(n * factor)) + 8, dtype=np.float32)
+        available = other.accompaniment[start:start + len(segment)]
+        segment[:len(available)] = available
+        # Read as if recorded at rate * factor: factor times higher and 1/factor as long.
+        shifted = soxr.resample(segment, rate * factor, rate).astype(np.float32)[:n]
+        return np.pad(shifted, (0, n - len(shifted)))
 
     def _crop(self, track: PooledTrack) -> tuple[int, int]:
         frames = (len(track.vocals) - self.n_samples) // spectral.HOP

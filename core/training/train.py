@@ -79,6 +79,7 @@ class TrainConfig:
     accompaniment_only_share: float = 0.5
     produced_share: float = 0.0
     produced_accompaniment_share: float = 0.0
+    accompaniment_shift_probability: float = 0.0
     validate_every: int = 500
     checkpoint_every: int = 200
     validation_clips: int = 24
@@ -394,7 +395,8 @@ def check_config(config: TrainConfig) -> None:
     if config.adversarial_weight > 0 and config.architecture == "wave_u_net":
         raise IsoldeError("The adversarial term judges spectrogram estimates: the Wave-U-Net "
                           "has none (use it with f0_to_svs, svs_to_f0 or svs_only)")
-    for name in ("produced_share", "produced_accompaniment_share"):
+    for name in ("produced_share", "produced_accompaniment_share",
+                 "accompaniment_shift_probability"):
         if not 0 <= getattr(config, name) <= 1:
             raise IsoldeError(f"Training option '{name}' must be 0 to 1, "
                               f"got {getattr(config, name)!r}")
@@ -501,6 +503,8 @@ OPTION_HELP = {
     "produced_accompaniment_share": "share of the other crops whose voice (MIR-1K, synthetic) "
                                     "sings over a real produced song's accompaniment "
                                     "(produced-train:PATH) instead of its own pool's",
+    "accompaniment_shift_probability": "share of real produced accompaniments transposed (up to "
+                                       "--max-pitch-shift) where they sit under another voice",
     "validate_every": "steps between validations (which keep best.safetensors)",
     "checkpoint_every": "steps between resumable checkpoints",
     "validation_clips": "clips per validation source",

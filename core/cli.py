@@ -1,7 +1,7 @@
 """The ``isolde`` command line.
 
     isolde [SONG]                      open the editor (the demo song when SONG is omitted)
-    isolde separate INPUT [-o OUTDIR] [--model FILE] [--device auto|cpu|cuda]
+    isolde separate INPUT [INPUT ...] [-o OUTDIR] [--model FILE] [--device auto|cpu|cuda]
                           [--corrections FILE.csv] [--adapt-steps N] [--mask-confidence A]
                           [--start S] [--end S] [--sample-format float32|pcm24|pcm16]
     isolde train / evaluate / simulate ...   (see ``isolde COMMAND --help``)
@@ -31,10 +31,12 @@ EXTERNAL_COMMANDS = {
 
 
 def _configure_separate(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", help="audio file (WAV, FLAC, OGG, MP3, M4A/AAC, ALAC, Opus; any "
-                        "rate and channels)")
+    parser.add_argument("input", nargs="+",
+                        help="audio file (WAV, FLAC, OGG, MP3, M4A/AAC, ALAC, Opus; any rate and "
+                             "channels); several are separated one after another")
     parser.add_argument("-o", "--outdir", default=None,
-                        help="output folder (default: '<input name>_isolde' beside the input)")
+                        help="output folder (default: '<input name>_isolde' beside the input; "
+                             "with several inputs, OUTDIR/<input name> for each)")
     parser.add_argument("--model", default=None, help="model file (.safetensors with its .json card)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--corrections", default=None, metavar="FILE.csv",
@@ -68,7 +70,42 @@ def separate_command(args: argparse.Namespace) -> int:
     from .separation.output_set import OutputSet, sigterm_as_interrupt
 
     with sigterm_as_interrupt():
-        return _separate(args, OutputSet)
+        if len(args.input) == 1:
+            return _separate(argparse.Namespace(**{**vars(args), "input": args.input[0]}),
+                             OutputSet)
+        return _separate_several(args, OutputSet)
+
+
+def _separate_several(args: argparse.Namespace, output_set) -> int:
+    """Each input in turn, each into its own folder; a song that fails gets its one line and
+    the others go on. Exit status 2 when any failed."""
+    if args.corrections is not None:
+        raise IsoldeError("--corrections belong to one song: give a single INPUT with them")
+    outdirs = [(Path(args.outdir) / Path(path).stem if args.outdir
+                else Path(path).with_name(Path(path).stem + "_isolde")) for path in args.input]
+    seen: dict[Path, str] = {}
+    for path, outdir in zip(args.input, outdirs):
+        key = outdir.resolve()
+        if key in seen:
+            raise IsoldeError(f"{seen[key]} and {path} would both be written to {outdir}: "
+                              "rename one, or separate them one at a time")
+        seen[key] = path
+    failed = 0
+    for k, (path, outdir) in enumerate(zip(args.input, outdirs), start=1):
+        print(f"isolde: [{k}/{len(args.input)}] {path}", file=sys.stderr)
+        one = argparse.Namespace(**{**vars(args), "input": path, "outdir": str(outdir)})
+        try:
+            code = _separate(one, output_set)
+        except IsoldeError as exc:
+            print(f"isolde: error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        if code:
+            return code  # interrupted: stop here
+    if failed:
+        print(f"isolde: {failed} of {len(args.input)} songs could not be separated",
+              file=sys.stderr)
+    return 2 if failed else 0
 
 
 def _separate(args: argparse.Namespace, output_set) -> int:

@@ -204,3 +204,40 @@ def test_console_script_runs(tmp_path, song_file, tiny_model_file):
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
     version = subprocess.run([str(exe), "--version"], capture_output=True, text=True)
     assert version.stdout.startswith("isolde ")
+
+
+def test_separate_several_songs_goes_on_past_a_bad_one(tmp_path, capsys, tiny_model_file):
+    songs = []
+    for k, rate in enumerate((44100, 22050)):
+        mixture, _, _ = synth_song(seconds=2.0, sample_rate=rate, channels=2, seed=k)
+        songs.append(tmp_path / f"song{k}.flac")
+        save_audio(songs[-1], mixture, rate, subtype="PCM_24")
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF" + b"\0" * 50)
+    out = tmp_path / "out"
+    code, err = _separate(capsys, songs[0], broken, songs[1], "-o", out, "--model",
+                          tiny_model_file, "--device", "cpu")
+    assert code == 2
+    assert "[2/3]" in err and "1 of 3 songs could not be separated" in err
+    errors = [line for line in err.splitlines() if line.startswith("isolde: error:")]
+    assert len(errors) == 1 and "broken.wav" in errors[0]
+    for song in songs:
+        assert sorted(p.name for p in (out / song.stem).iterdir()) == sorted(OUTPUTS)
+        assert sf.info(out / song.stem / "vocals.wav").samplerate == sf.info(song).samplerate
+    assert not (out / "broken").exists() or not any((out / "broken").iterdir())
+
+
+def test_separate_several_refuses_clashing_folders_and_corrections(tmp_path, capsys,
+                                                                  tiny_model_file):
+    mixture, _, _ = synth_song(seconds=1.0, sample_rate=16000, channels=1)
+    wav, flac = tmp_path / "a.wav", tmp_path / "a.flac"
+    save_audio(wav, mixture, 16000)
+    save_audio(flac, mixture, 16000, subtype="PCM_16")
+    out = tmp_path / "out"
+    code, err = _separate(capsys, wav, flac, "-o", out, "--model", tiny_model_file)
+    _assert_clean_failure(code, err, out, "would both be written")
+    corrections = tmp_path / "c.csv"
+    corrections.write_text("time,f0\n0.1,220\n")
+    code, err = _separate(capsys, wav, tmp_path / "b.wav", "-o", out, "--model", tiny_model_file,
+                          "--corrections", corrections)
+    _assert_clean_failure(code, err, out, "one song")

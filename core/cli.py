@@ -33,7 +33,8 @@ EXTERNAL_COMMANDS = {
 def _configure_separate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", nargs="+",
                         help="audio file (WAV, FLAC, OGG, MP3, M4A/AAC, ALAC, Opus; any rate and "
-                             "channels); several are separated one after another")
+                             "channels); several, or a folder of them, are separated one after "
+                             "another")
     parser.add_argument("-o", "--outdir", default=None,
                         help="output folder (default: '<input name>_isolde' beside the input; "
                              "with several inputs, OUTDIR/<input name> for each)")
@@ -70,10 +71,30 @@ def separate_command(args: argparse.Namespace) -> int:
     from .separation.output_set import OutputSet, sigterm_as_interrupt
 
     with sigterm_as_interrupt():
-        if len(args.input) == 1:
-            return _separate(argparse.Namespace(**{**vars(args), "input": args.input[0]}),
-                             OutputSet)
-        return _separate_several(args, OutputSet)
+        inputs = _expand_folders(args.input)
+        if len(inputs) == 1 and inputs == args.input:
+            return _separate(argparse.Namespace(**{**vars(args), "input": inputs[0]}), OutputSet)
+        return _separate_several(argparse.Namespace(**{**vars(args), "input": inputs}),
+                                 OutputSet)
+
+
+def _expand_folders(inputs: list[str]) -> list[str]:
+    """Each folder among ``inputs`` replaced by the audio files directly inside it, by name."""
+    from .audio.io import READ_EXTENSIONS
+
+    expanded = []
+    for name in inputs:
+        path = Path(name)
+        if not path.is_dir():
+            expanded.append(name)
+            continue
+        songs = sorted(str(p) for p in path.iterdir()
+                       if p.is_file() and p.suffix.lower() in READ_EXTENSIONS)
+        if not songs:
+            raise IsoldeError(f"No audio file in the folder {path} "
+                              f"({', '.join(e.lstrip('.') for e in READ_EXTENSIONS)})")
+        expanded.extend(songs)
+    return expanded
 
 
 def _separate_several(args: argparse.Namespace, output_set) -> int:

@@ -241,3 +241,21 @@ def test_separate_several_refuses_clashing_folders_and_corrections(tmp_path, cap
     code, err = _separate(capsys, wav, tmp_path / "b.wav", "-o", out, "--model", tiny_model_file,
                           "--corrections", corrections)
     _assert_clean_failure(code, err, out, "one song")
+
+
+def test_separate_a_folder_of_songs(tmp_path, capsys, tiny_model_file):
+    album = tmp_path / "album"
+    album.mkdir()
+    for k in range(2):
+        mixture, _, _ = synth_song(seconds=1.5, sample_rate=16000, channels=1, seed=k)
+        save_audio(album / f"track{k}.wav", mixture, 16000)
+    (album / "cover.jpg").write_bytes(b"\xff\xd8 not audio")
+    out = tmp_path / "out"
+    code, err = _separate(capsys, album, "-o", out, "--model", tiny_model_file, "--device", "cpu")
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["track0", "track1"]
+    assert sorted(p.name for p in (out / "track1").iterdir()) == sorted(OUTPUTS)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, err = _separate(capsys, empty, "-o", tmp_path / "none", "--model", tiny_model_file)
+    _assert_clean_failure(code, err, tmp_path / "none", "No audio file in the folder")

@@ -102,6 +102,10 @@ def _separate_several(args: argparse.Namespace, output_set) -> int:
     the others go on. Exit status 2 when any failed."""
     if args.corrections is not None:
         raise IsoldeError("--corrections belong to one song: give a single INPUT with them")
+    if args.mask_confidence is not None:  # options every song shares: refused once, up front
+        from .separation.separate import check_mask_confidence
+        check_mask_confidence(args.mask_confidence)
+    _check_section(args.start, args.end)
     outdirs = [(Path(args.outdir) / Path(path).stem if args.outdir
                 else Path(path).with_name(Path(path).stem + "_isolde")) for path in args.input]
     seen: dict[Path, str] = {}

@@ -241,6 +241,9 @@ def test_separate_several_refuses_clashing_folders_and_corrections(tmp_path, cap
     code, err = _separate(capsys, wav, tmp_path / "b.wav", "-o", out, "--model", tiny_model_file,
                           "--corrections", corrections)
     _assert_clean_failure(code, err, out, "one song")
+    code, err = _separate(capsys, wav, tmp_path / "b.wav", "-o", out, "--model", tiny_model_file,
+                          "--start", "2", "--end", "1")
+    _assert_clean_failure(code, err, out, "must come after --start")  # once, not per song
 
 
 def test_separate_a_folder_of_songs(tmp_path, capsys, tiny_model_file):

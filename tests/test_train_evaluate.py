@@ -169,6 +169,26 @@ def test_pitch_guesses_follow_the_mirex_convention():
     assert guesses[14] < 0
 
 
+def test_pitch_accuracy_is_undefined_without_a_voiced_reference():
+    from core.training.metrics import melody_metrics
+
+    times = np.arange(0, 2, 0.01)
+    silent, sung = np.zeros(len(times)), np.full(len(times), 220.0)
+    nothing_to_judge = melody_metrics(times, silent, times, sung)
+    for key in ("raw_pitch_accuracy", "raw_chroma_accuracy", "voicing_recall"):
+        assert np.isnan(nothing_to_judge[key])
+    assert nothing_to_judge["overall_accuracy"] == pytest.approx(0.0, abs=0.01)
+    assert nothing_to_judge["voicing_false_alarm"] == pytest.approx(1.0, abs=0.01)
+    # A voiced reference the estimate misses altogether is a real 0, not undefined.
+    missed = melody_metrics(times, sung, times, silent)
+    assert missed["raw_pitch_accuracy"] == 0.0 and missed["voicing_recall"] == 0.0
+    half = melody_metrics(times, sung, times, silent, keep=times >= 1.0)
+    assert half["raw_pitch_accuracy"] == 0.0
+    only_silence = melody_metrics(times, np.where(times < 1.0, 0.0, 220.0), times, sung,
+                                  keep=times < 1.0)
+    assert np.isnan(only_silence["raw_pitch_accuracy"])
+
+
 
 @pytest.mark.parametrize("config_text,pattern", [
     ('{"steps": "many"}', "'steps' must be a int"),

@@ -194,11 +194,6 @@ def _melody(ref_times, ref_f0, est_times, est_f0, suffix: str = "",
     if len(ref_times) < 2 or len(est_times) < 2:
         return nan
     scores = melody_metrics(ref_times, ref_f0, est_times, est_f0, keep=keep)
-    scored = np.asarray(ref_f0) if keep is None else np.asarray(ref_f0)[np.asarray(keep, bool)]
-    if not np.any(scored > 0):
-        # No voiced reference frame: only the voicing of unvoiced frames can be judged.
-        keep = {"overall_accuracy", "voicing_false_alarm"}
-        return {f"{k}{suffix}": (v if k in keep else math.nan) for k, v in scores.items()}
     return {f"{k}{suffix}": v for k, v in scores.items()}
 
 

@@ -185,19 +185,23 @@ def evaluate_track(model: JointModel, track, device) -> dict[str, float]:
     return scores
 
 
+def _median(values) -> float:
+    values = np.array(list(values), dtype=np.float64)
+    return float(np.nanmedian(values)) if np.isfinite(values).any() else math.nan
+
+
 def validate(model: JointModel, tracks_by_source: dict[str, list], device) -> dict[str, float]:
     """Medians over each validation source (``val_<source>_<metric>``) and over all tracks
-    (``val_<metric>``)."""
+    (``val_<metric>``), leaving out a clip where a metric is undefined (NaN)."""
     scores: dict[str, float] = {}
     every = []
     for source, tracks in tracks_by_source.items():
         rows = [evaluate_track(model, t, device) for t in tracks]
         every += rows
         if len(tracks_by_source) > 1 and rows:
-            scores.update({f"val_{source}_{k}": float(np.median([r[k] for r in rows]))
-                           for k in rows[0]})
+            scores.update({f"val_{source}_{k}": _median(r[k] for r in rows) for k in rows[0]})
     if every:
-        scores.update({f"val_{k}": float(np.median([r[k] for r in every])) for k in every[0]})
+        scores.update({f"val_{k}": _median(r[k] for r in every) for k in every[0]})
     return scores
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import synth_song, tiny_model
+from tests.conftest import synth_song, tiny_model
 from core.audio.io import Audio
 from core.errors import IsoldeError
 from core.progress import run

@@ -197,7 +197,7 @@ def test_long_songs_hear_their_exemplars_segment_by_segment(monkeypatch):
 
 
 def test_a_model_without_f0_hears_the_deleted_spans_under_drawn_notes(monkeypatch):
-    from conftest import tiny_model
+    from tests.conftest import tiny_model
     from core.progress import run
     from core.separation import exemplars, separate
 

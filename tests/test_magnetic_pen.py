@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from conftest import synth_song
+from tests.conftest import synth_song
 from core.audio import spectral
 from core.audio.io import Audio
 from core.document import f0_edits

@@ -5,7 +5,7 @@ import copy
 
 import numpy as np
 
-from conftest import synth_song, tiny_model
+from tests.conftest import synth_song, tiny_model
 from core.audio.io import Audio
 from core.document import preview
 from core.progress import run

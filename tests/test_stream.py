@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import synth_song, tiny_model
+from tests.conftest import synth_song, tiny_model
 from core.audio.io import load_audio
 from core.cli import main
 from core.errors import AudioError, IsoldeError

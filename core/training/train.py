@@ -64,6 +64,7 @@ class TrainConfig:
     f0_weight: float = 1.0
     voicing_weight: float = 0.0
     vad_weight: float = 0.0
+    sdr_weight: float = 0.0
     adversarial_weight: float = 0.0
     init_from: str = ""
     remix_probability: float = 0.5
@@ -108,7 +109,8 @@ def f0_targets(f0_hz: torch.Tensor, device=None) -> torch.Tensor:
 
 def losses(model: JointModel, mixture: torch.Tensor, vocals: torch.Tensor,
            f0_hz: torch.Tensor, f0_weight: float,
-           voicing_weight: float = 0.0, vad_weight: float = 0.0) -> dict[str, torch.Tensor]:
+           voicing_weight: float = 0.0, vad_weight: float = 0.0,
+           sdr_weight: float = 0.0) -> dict[str, torch.Tensor]:
     """Separation loss: L1 between masked mixture and vocal magnitudes, both divided by the
     mixture's mean magnitude; F0 loss: binary cross-entropy against the blurred target.
 
@@ -131,6 +133,12 @@ def losses(model: JointModel, mixture: torch.Tensor, vocals: torch.Tensor,
     multi-task loss as ``a * separation + (1 - a) * CE``; that is this sum with
     ``vad_weight = (1 - a) / a``, up to the learning rate.
 
+    Magnitude SDR loss (``sdr_weight``): minus the signal-to-distortion ratio of each crop's
+    masked magnitude against the vocal's, in dB / 10, averaged over the batch. The L1 loss
+    weighs every bin's error alike; BSS Eval's SDR is an energy ratio, ruled by the loud bins,
+    and this term puts the effort there. A floor of -30 dB of the mixture's energy keeps crops
+    with a silent voice finite.
+
     A time-domain model (Wave-U-Net) has the loss of its paper instead: the mean squared error
     between its voice and the true one, both divided by the mixture's RMS."""
     if getattr(model, "is_waveform", False) or getattr(
@@ -145,6 +153,13 @@ def losses(model: JointModel, mixture: torch.Tensor, vocals: torch.Tensor,
     svs = F.l1_loss(output.vocal_mask * mix_mag / scale, voc_mag / scale)
     result = {"svs": svs}
     total = svs
+    if sdr_weight > 0:
+        estimate = output.vocal_mask * mix_mag
+        floor = 1e-3 * mix_mag.pow(2).sum(dim=(1, 2)).clamp_min(1e-8)
+        signal = voc_mag.pow(2).sum(dim=(1, 2)) + floor
+        error = (estimate - voc_mag).pow(2).sum(dim=(1, 2)) + floor
+        result["sdr"] = -torch.log10(signal / error).mean()  # dB / 10
+        total = total + sdr_weight * result["sdr"]
     if output.f0_saliency is not None:
         target = f0_targets(f0_hz, output.f0_saliency.device)
         saliency = output.f0_saliency.clamp(1e-6, 1 - 1e-6)
@@ -323,7 +338,7 @@ def train_iter(config: TrainConfig) -> Job[Path]:
             group["lr"] = learning_rate(config, step)
         mixture, vocals, f0 = next(batches)
         parts = losses(trainable, mixture.to(device), vocals.to(device), f0, config.f0_weight,
-                       config.voicing_weight, config.vad_weight)
+                       config.voicing_weight, config.vad_weight, config.sdr_weight)
         if adversary is not None:
             parts["adversarial"] = adversary.separator_loss(trainable)
             parts["total"] = parts["total"] + config.adversarial_weight * parts["adversarial"]
@@ -484,6 +499,8 @@ OPTION_HELP = {
     "voicing_weight": "weight of the logistic loss on each frame's peak saliency against 0.1",
     "vad_weight": "weight of the voice-activity loss; above 0 the model gets a voice-activity "
                   "head (multi-task separation with vocal activity detection)",
+    "sdr_weight": "weight of the magnitude SDR loss (minus dB / 10 of each crop's masked "
+                  "magnitude against the vocal's), beside the L1 loss",
     "adversarial_weight": "weight of the semi-supervised adversarial term (Stoller et al. "
                           "2018; core/training/adversarial.py); above 0, two critics judge the "
                           "estimates of unlabelled mixtures (--source unlabelled:FOLDER, or "

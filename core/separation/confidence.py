@@ -17,8 +17,8 @@ MIR-1K (0.884), so they stayed.
 
 Measured (ROC AUC of low confidence against wrong frames, median per clip; the script's own
 check, with ``isolde-f0-svs-vad``): the 133 MIR-1K validation clips 0.883 and the produced dev
-set 0.792 (``isolde-f0-svs-produced``, the default: 0.878, and 0.770 cross-validated on the
-produced set, whose excerpts it was trained on). With
+set 0.792 (``isolde-f0-svs-produced``: 0.878, and 0.770 cross-validated on the produced set,
+whose excerpts it was trained on; ``isolde-f0-svs-sdr``, the default: 0.878 and 0.764). With
 ``isolde-f0-svs`` the earlier hand-made product of the voicing margin and the second ridge
 scored 0.860 and 0.703, and the same regression fitted on that model's outputs 0.897 and
 0.793. The produced figure is held down by its pYIN reference's own errors; the dev set chose

@@ -19,9 +19,10 @@ from .joint import JointModel, ModelConfig, build_model
 
 RESOURCES = Path(__file__).resolve().parents[3] / "resources"
 #: The model Isolde uses unless told otherwise: the F0 -> SVS network with a voice-activity head,
-#: trained on real produced stems too (``resources/models/isolde-f0-svs-produced.md``: produced
-#: excerpts 5.73 dB cross-validated against 4.90 for ``isolde-f0-svs-vad``, 10 of 11 up).
-DEFAULT_MODEL = RESOURCES / "models" / "isolde-f0-svs-produced.safetensors"
+#: trained on real produced stems too and with a magnitude SDR loss
+#: (``resources/models/isolde-f0-svs-sdr.md``: produced excerpts 5.87 dB cross-validated against
+#: 5.73 for ``isolde-f0-svs-produced``, 10 of 11 up; MIR-1K 9.78 against 9.87 dB).
+DEFAULT_MODEL = RESOURCES / "models" / "isolde-f0-svs-sdr.safetensors"
 
 
 def sha256_of(path: str | os.PathLike) -> str:

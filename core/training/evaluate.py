@@ -31,7 +31,7 @@ from ..progress import Job, Progress, run, run_with_bar
 from ..separation.confidence import error_auc, f0_confidence, wrong_frames
 from ..separation.separate import pick_device, separate_iter
 from .baselines import BASELINES, separate_baseline
-from .metrics import MELODY_KEYS, bss_sdr, melody_metrics, si_sdr, snr_sdr
+from .metrics import MELODY_KEYS, bss_sdr, melody_metrics, nan_median, si_sdr, snr_sdr
 
 COLUMNS = ("sdr", "si_sdr", *MELODY_KEYS, "raw_pitch_voiced", "confidence_auc")
 
@@ -107,7 +107,7 @@ def evaluate_iter(model, dataset, *, device="cpu", fast: bool = False,
 def medians(rows: list[dict]) -> dict[str, float]:
     """Median of each column over the clips (NaN entries, e.g. an AUC on a clip with no wrong
     frame, left out)."""
-    return {k: float(np.nanmedian([r[k] for r in rows])) for k in COLUMNS if rows and k in rows[0]}
+    return {k: nan_median(r[k] for r in rows) for k in COLUMNS if rows and k in rows[0]}
 
 
 def format_table(rows: list[dict]) -> str:

@@ -5,6 +5,13 @@ import math
 
 import numpy as np
 
+def nan_median(values) -> float:
+    """Median of ``values`` leaving out NaNs (a metric undefined on some clip); NaN when none is
+    finite."""
+    values = np.asarray(list(values), dtype=np.float64)
+    return float(np.nanmedian(values)) if np.isfinite(values).any() else math.nan
+
+
 MELODY_KEYS = ("raw_pitch_accuracy", "raw_chroma_accuracy", "overall_accuracy", "voicing_recall",
                "voicing_false_alarm")
 

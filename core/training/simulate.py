@@ -58,7 +58,7 @@ from ..progress import Job, Progress, run_with_bar, scaled
 from ..separation.adapt import DEFAULT_ADAPT_STEPS, AdaptConfig, adapt_iter
 from ..separation.confidence import wrong_frames
 from ..separation.corrections import FILL_STEP_SECONDS, Corrections
-from .metrics import MELODY_KEYS, bss_sdr, melody_metrics, snr_sdr
+from .metrics import MELODY_KEYS, bss_sdr, melody_metrics, nan_median, snr_sdr
 
 #: Metric columns of a result row, in table order.
 SDR_KEYS = ("sdr", "sdr_rest", "sdr_rest_base", "sdr_rest_gain")
@@ -352,8 +352,7 @@ def summarise(rows: list[dict]) -> list[dict]:
                    "corrected_seconds": float(np.mean([r.get("corrected_seconds", 0.0)
                                                        for r in group]))}
         for k in METRIC_KEYS:
-            values = np.array([r[k] for r in group], dtype=np.float64)
-            summary[k] = float(np.nanmedian(values)) if np.isfinite(values).any() else math.nan
+            summary[k] = nan_median(r[k] for r in group)
         gains = np.array([r.get("sdr_rest_gain", math.nan) for r in group], dtype=np.float64)
         gains = gains[np.isfinite(gains)]
         summary["sdr_rest_gain_mean"] = float(gains.mean()) if gains.size else math.nan

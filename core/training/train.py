@@ -39,7 +39,7 @@ from ..separation.models.store import save_model
 from ..separation.separate import analyse_any_iter, pick_device
 from .curves import plot_curves
 from .initial_weights import initial_weights
-from .metrics import melody_metrics, snr_sdr
+from .metrics import melody_metrics, nan_median, snr_sdr
 from .sources import crop_batches, load_pool, open_source, pool_track
 
 
@@ -200,11 +200,6 @@ def evaluate_track(model: JointModel, track, device) -> dict[str, float]:
     return scores
 
 
-def _median(values) -> float:
-    values = np.array(list(values), dtype=np.float64)
-    return float(np.nanmedian(values)) if np.isfinite(values).any() else math.nan
-
-
 def validate(model: JointModel, tracks_by_source: dict[str, list], device) -> dict[str, float]:
     """Medians over each validation source (``val_<source>_<metric>``) and over all tracks
     (``val_<metric>``), leaving out a clip where a metric is undefined (NaN)."""
@@ -214,9 +209,9 @@ def validate(model: JointModel, tracks_by_source: dict[str, list], device) -> di
         rows = [evaluate_track(model, t, device) for t in tracks]
         every += rows
         if len(tracks_by_source) > 1 and rows:
-            scores.update({f"val_{source}_{k}": _median(r[k] for r in rows) for k in rows[0]})
+            scores.update({f"val_{source}_{k}": nan_median(r[k] for r in rows) for k in rows[0]})
     if every:
-        scores.update({f"val_{k}": _median(r[k] for r in every) for k in every[0]})
+        scores.update({f"val_{k}": nan_median(r[k] for r in every) for k in every[0]})
     return scores
 
 

@@ -5,7 +5,7 @@ import torch
 from core.audio import spectral
 from core.errors import CorrectionsError
 from core.music import pitch
-from core.separation.corrections import Corrections
+from core.separation.corrections import DELETED_WEIGHT, Corrections
 
 
 def test_spans_interpolation_and_frames():
@@ -60,7 +60,7 @@ def test_saliency_override_imposes_corrected_frames():
     assert decoded[32] == 0.0 and out[0, :, 32].max() == 0
 
 
-def test_refine_mask_silences_deleted_and_favours_drawn_harmonics():
+def test_refine_mask_turns_deleted_down_and_favours_drawn_harmonics():
     c = Corrections().draw(np.arange(0, 20) * spectral.HOP_SECONDS, np.full(20, 250.0))
     c = c.erase(30 * spectral.HOP_SECONDS, 40 * spectral.HOP_SECONDS)
     mask = torch.full((1, spectral.N_BINS, 64), 0.8)
@@ -68,6 +68,8 @@ def test_refine_mask_silences_deleted_and_favours_drawn_harmonics():
     harmonic = int(round(500 / spectral.BIN_HZ))
     between = int(round(375 / spectral.BIN_HZ))
     assert out[harmonic, 10] > 0.75 and out[between, 10] < 0.3
-    assert out[:, 35].max() == 0
+    # Deleted: the mask is turned down by the deletion weight on every bin, not muted.
+    torch.testing.assert_close(out[:, 35], torch.full((spectral.N_BINS,), 0.8 * DELETED_WEIGHT))
+    assert 0 < DELETED_WEIGHT < 1
     assert torch.equal(out[:, 50], mask[0, :, 50])  # uncorrected: untouched
     assert out[int(6000 / spectral.BIN_HZ), 10] == pytest.approx(0.8)  # above the harmonic band

@@ -156,6 +156,26 @@ def test_reference_corrections_cover_the_first_share():
     assert reference_corrections(times, f0, 0.0).is_empty
 
 
+def test_the_listening_user_deletes_only_where_the_voice_is_quiet():
+    from core.training.simulate import listening_reference
+
+    rate = 16000
+    t = np.arange(3 * rate) / rate
+    # Sung with a pitch 0-1 s, breathy but loud 1-2 s (no reference F0), nearly silent 2-3 s.
+    voice = np.where(t < 1, np.sin(2 * np.pi * 220 * t),
+                     np.where(t < 2, 0.5 * np.random.default_rng(0).standard_normal(len(t)),
+                              1e-3 * np.sin(2 * np.pi * 220 * t)))
+    times = np.arange(0.01, 3.0, 0.01)
+    f0 = np.where(times < 1, 220.0, 0.0)
+    heard = listening_reference(times, f0, voice, rate)
+    assert np.array_equal(heard[times < 1], f0[times < 1])           # the pitch is copied
+    assert np.isnan(heard[(times > 1.05) & (times < 1.95)]).all()     # audible: left alone
+    assert (heard[times > 2.05] == 0).all()                           # quiet: deleted
+    corrections = reference_corrections(times, heard, 3.0)
+    corrected, got = corrections.to_frames(np.array([0.5, 1.5, 2.5]))
+    assert corrected.tolist() == [True, False, True] and got[0] == pytest.approx(220.0)
+
+
 def test_worst_first_user_takes_the_longest_wrong_stretches_first():
     from core.training.simulate import span_corrections, worst_first_spans
 
@@ -202,3 +222,23 @@ def test_simulation_worst_first_reports_the_untouched_part_paired(tmp_path, caps
     assert {"sdr_rest_gain_mean", "clips_rest_worse"} <= set(summary[0])
     assert "gain mean/med" in stdout and "worst" in stdout
     assert (out / "simulation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_listening_user_runs_the_same_protocols(tmp_path, capsys, fake_mir1k,
+                                                    tiny_model_file):
+    # The fake clips' voice is silent wherever their reference has no F0, except within a
+    # window's half of each note's end: the listening user corrects the same spans, deleting a
+    # little less, and scores close to the reference user.
+    rows = {}
+    for name, extra in (("copy", ()), ("listen", ("--listening",))):
+        code, _, err = _simulate(capsys, "--dataset", f"mir1k:{fake_mir1k}", "--model",
+                                 tiny_model_file, "--shares", "0,100", "--budgets", "0.5",
+                                 "--steps", "1", "--limit", "1", "--out", tmp_path / name,
+                                 "--device", "cpu", "--fast-sdr", *extra)
+        assert code == 0, err
+        rows[name] = _rows(tmp_path / name / "simulation.csv")
+    for a, b in zip(rows["copy"], rows["listen"], strict=True):
+        assert (a["protocol"], a["share"], a["budget_seconds"]) == (
+            b["protocol"], b["share"], b["budget_seconds"])
+        assert a["corrected_seconds"] == b["corrected_seconds"]
+        assert abs(float(a["sdr"]) - float(b["sdr"])) < 1.0

@@ -142,7 +142,7 @@ def analyse_iter(model, magnitude: torch.Tensor, *, device: torch.device | str =
     corrections : optional :class:`~core.separation.corrections.Corrections`; each chunk's saliency
         gets the user's corrected F0 imposed before the separation net sees it
         (``corrections.saliency_override``), and its vocal mask is refined by them
-        (``corrections.refine_mask``: zero where the voice was deleted).
+        (``corrections.refine_mask``: halved where the voice was deleted).
     Finally the whole mask is combined with the accompaniment heard alone in the deleted spans
     and, with an F0, in the frames the network is sure hold no voice
     (``ModelAnalysis.quiet_frames``, :mod:`core.separation.exemplars`), with or without

@@ -12,9 +12,9 @@ tracking (``core.separation.separate.separate_iter(..., with_beats=False, correc
 Without ``--model`` the network is the shipped model's shape (``TrainConfig`` defaults: svs 12/192,
 F0 12/96 channels) with random weights, which costs the same time as trained ones.
 Targets for a 4-minute song: <= 20 s on the 2-core reference CPU, <= 2 s on a GPU
-(``--device cuda``, which also prints the peak GPU memory PyTorch allocated). On a machine whose cores are
-busy with other work, try ``--threads 1`` (or OMP_NUM_THREADS=1): OpenMP threads that wait for a
-busy core make two threads several times slower than one there.
+(``--device cuda``, which also prints the peak GPU memory PyTorch allocated). On a machine whose
+cores are busy with other work, try ``--threads 1`` (or OMP_NUM_THREADS=1): OpenMP threads that
+wait for a busy core make two threads several times slower than one there.
 """
 from __future__ import annotations
 

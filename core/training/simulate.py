@@ -34,7 +34,7 @@ against the share corrected) into ``--out``, and prints the summary table. ``--u
 "imposed" mode: the same corrections imposed on the separation without fine-tuning, to show what the
 fine-tuning adds.
 
-One file of about 540 lines, on purpose: the protocols, the loop that scores each song, the
+One file of about 600 lines, on purpose: the protocols, the loop that scores each song, the
 summary of those rows and the command are one experiment, and the summary's columns are the
 loop's row keys; split, each half would only make sense with the other open beside it.
 """
@@ -594,7 +594,7 @@ def command(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["SimulationConfig", "listening_reference", "reference_corrections", "worst_first_spans", "span_corrections",
-           "separate_at_model_rate", "score_song",
+__all__ = ["SimulationConfig", "listening_reference", "reference_corrections",
+           "worst_first_spans", "span_corrections", "separate_at_model_rate", "score_song",
            "simulate_iter", "summarise", "format_table", "plot_summary", "write_results",
            "configure_parser", "command"]

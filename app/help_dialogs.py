@@ -11,7 +11,7 @@ SHORTCUTS = [
     ("Space", "Play / pause"),
     ("Click in any view", "Move the playhead there"),
     ("Left-drag (F0 editor, Pen tool P)", "Draw the F0"),
-    ("Right-drag (F0 editor)", "Delete the F0 (no voice)"),
+    ("Right-drag (F0 editor)", "Delete the F0 (no voice: the vocal there is turned down 6 dB)"),
     ("Shift + left-drag, or the Select tool V", "Select a time range"),
     ("Middle-drag, scroll bar", "Pan"),
     ("Wheel", "Zoom time"),

@@ -105,8 +105,9 @@ def mask_weights(corrected: np.ndarray, f0_hz: np.ndarray) -> np.ndarray:
     +0.44 / +0.37, -0.66 / -0.02 / +0.39 / +0.22 dB, with 6 / 3 / 1 / 0 of 11 worse by more than
     0.5 dB at 4 s. The pYIN reference's "no voice" holds real singing on the produced excerpts
     (the true vocal 6-15 dB below the mix there), as a quick right-drag over a note's breath or
-    tail would; where deletions catch only a silent vocal (``--listening``), 0.5 costs 0.06 dB
-    against 0 at 100 % on MIR-1K and nothing at 4 s on the produced excerpts
+    tail would; where deletions catch only a quiet vocal (``--listening``), 0.5 costs 0.06 dB
+    against 0 at 100 % on MIR-1K and nothing at 4 s on the produced excerpts, 0.12 dB at 100 %
+    and 0.06 at 4 s there when the musician also deletes a vocal 20-30 dB under its loud level
     (``docs/research-notes.md``, "Deleting the voice: halve, not mute").
     """
     corrected = np.asarray(corrected, dtype=bool)

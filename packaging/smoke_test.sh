@@ -131,8 +131,8 @@ with wave.open(sys.argv[1], "wb") as out:
 PY
 
 MODEL_ARGS=()
-if [ ! -f "$INTERNAL/resources/models/isolde-f0-svs.safetensors" ]; then
-    note "the shipped model resources/models/isolde-f0-svs.safetensors is not in the bundle;" \
+if [ ! -f "$INTERNAL/resources/models/isolde-f0-svs-sdr.safetensors" ]; then
+    note "the shipped model resources/models/isolde-f0-svs-sdr.safetensors is not in the bundle;" \
          "using a small UNTRAINED model made for this test (--model), so the stems are not meaningful"
     "$PYTHON" - "$WORK/tiny.safetensors" <<'PY' || fail "could not create the stand-in model"
 import sys

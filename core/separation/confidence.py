@@ -21,7 +21,9 @@ set 0.792 (``isolde-f0-svs-produced``: 0.878, and 0.770 cross-validated on the p
 whose excerpts it was trained on; ``isolde-f0-svs-sdr``, the default: 0.878 and 0.764). With
 ``isolde-f0-svs`` the earlier hand-made product of the voicing margin and the second ridge
 scored 0.860 and 0.703, and the same regression fitted on that model's outputs 0.897 and
-0.793. The produced figure is held down by its pYIN reference's own errors; the dev set chose
+0.793. The produced figure is held down by the frames where pYIN hears a voice too quiet to
+hear in the mix and the network, surest there, does not (a more trustworthy reference would not
+lift it: research notes, "Per-frame confidence"); the dev set chose
 this feature set among six (``docs/research-notes.md``, "Per-frame confidence"), so it is a
 little optimistic.
 """

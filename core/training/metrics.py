@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+
 def nan_median(values) -> float:
     """Median of ``values`` leaving out NaNs (a metric undefined on some clip); NaN when none is
     finite."""

@@ -61,6 +61,7 @@ from ..progress import Job, Progress, run_with_bar, scaled
 from ..separation.adapt import DEFAULT_ADAPT_STEPS, AdaptConfig, adapt_iter
 from ..separation.confidence import wrong_frames
 from ..separation.corrections import FILL_STEP_SECONDS, Corrections
+from .data.pyin_cache import power_around
 from .metrics import MELODY_KEYS, bss_sdr, melody_metrics, nan_median, snr_sdr
 
 #: Metric columns of a result row, in table order.
@@ -128,11 +129,8 @@ def listening_reference(f0_times: np.ndarray, f0_hz: np.ndarray, vocals: np.ndar
     vocals = np.asarray(vocals, dtype=np.float64)
     if len(vocals) == 0 or len(f0_hz) == 0:
         return f0_hz.copy()
-    half = max(int(0.016 * rate), 1)
-    energy = np.concatenate([[0.0], np.cumsum(vocals ** 2)])
-    centre = np.clip(np.round(np.asarray(f0_times) * rate).astype(np.int64), 0, len(vocals))
-    lo, hi = np.maximum(centre - half, 0), np.minimum(centre + half, len(vocals))
-    power = (energy[hi] - energy[lo]) / np.maximum(hi - lo, 1)
+    times = np.clip(np.asarray(f0_times, dtype=np.float64), 0.0, len(vocals) / rate)
+    power = power_around(vocals, rate, times, window_seconds=0.032)
     loud = float(np.percentile(power, 95))
     audible = (power > 0) & (power >= loud * 10.0 ** (-below_db / 10.0))
     return np.where((f0_hz <= 0) & audible, np.nan, f0_hz)

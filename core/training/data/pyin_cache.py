@@ -80,17 +80,25 @@ def f0_to_grid(times: np.ndarray, f0_hz: np.ndarray, new_times: np.ndarray) -> n
     return np.where(inside, out, 0.0)
 
 
+def power_around(samples: np.ndarray, sample_rate: float, times: np.ndarray,
+                 window_seconds: float = 0.04) -> np.ndarray:
+    """Mean power of ``samples`` (n,) in a window of ``window_seconds`` centred on each of
+    ``times`` (s), cut at the ends of the samples -> times' shape."""
+    x = np.asarray(samples, dtype=np.float64)
+    csum = np.concatenate([[0.0], np.cumsum(x * x)])
+    centres = np.round(np.asarray(times, dtype=np.float64) * sample_rate).astype(np.int64)
+    half = max(1, int(round(window_seconds * sample_rate / 2)))
+    lo = np.clip(centres - half, 0, len(x))
+    hi = np.clip(centres + half, 0, len(x))
+    return (csum[hi] - csum[lo]) / np.maximum(hi - lo, 1)
+
+
 def frame_rms_db(samples: np.ndarray, sample_rate: float, n_frames: int,
                  window_seconds: float = 0.04) -> np.ndarray:
     """RMS level (dB re full scale) of ``samples`` (n,) in a window around each 10 ms frame
     centre -> (n_frames,)."""
-    x = np.asarray(samples, dtype=np.float64)
-    csum = np.concatenate([[0.0], np.cumsum(x * x)])
-    centres = np.round(np.arange(n_frames) * F0_HOP_SECONDS * sample_rate).astype(np.int64)
-    half = max(1, int(round(window_seconds * sample_rate / 2)))
-    lo = np.clip(centres - half, 0, len(x))
-    hi = np.clip(centres + half, 0, len(x))
-    energy = (csum[hi] - csum[lo]) / np.maximum(hi - lo, 1)
+    energy = power_around(samples, sample_rate, np.arange(n_frames) * F0_HOP_SECONDS,
+                          window_seconds)
     return 10.0 * np.log10(energy + 1e-20)
 
 

@@ -8,7 +8,7 @@ import torch
 
 from core.cli import main
 from core.separation.models.store import load_model
-from core.training.data.mir1k import MIR1KDataset, read_pv
+from core.training.data.mir1k import MIR1KDataset, MIR1KSongs, read_pv
 from tests.fake_datasets import write_fake_mir1k
 
 TINY_FLAGS = ["--svs-channels", "4", "--svs-max-channels", "16", "--f0-channels", "4",
@@ -26,6 +26,28 @@ def test_mir1k_reader_and_singer_split(tmp_path):
     assert track.sample_rate == 16000 and track.vocals.shape == track.accompaniment.shape
     times, f0 = read_pv(root / "pitch" / f"{track.name}.pv")
     assert times[0] == pytest.approx(0.02) and np.all(f0 >= 0)
+
+
+def test_mir1k_songs_join_the_parts_of_a_song_in_order(tmp_path):
+    root = write_fake_mir1k(tmp_path / "mir1k", clips_per_singer=2, seconds=2.0)
+    for stem, new in (("abjones_2_01", "abjones_1_02"), ("zoe_2_02", "zoe_1_03")):
+        for folder, ext in (("audio", ".flac"), ("pitch", ".pv")):
+            (root / folder / f"{stem}{ext}").rename(root / folder / f"{new}{ext}")
+    clips, songs = MIR1KDataset(root), MIR1KSongs(root)
+    assert songs.names == ["abjones_1", "zoe_1"] and songs.groups == ["abjones", "zoe"]
+    train, valid = songs.default_split()
+    assert valid.names == ["abjones_1"] and train.names == ["zoe_1"]
+    song = songs.load(0)
+    first, second = clips.load(0), clips.load(1)
+    assert song.meta["clips"] == ["abjones_1_01", "abjones_1_02"]
+    np.testing.assert_array_equal(song.vocals, np.concatenate([first.vocals, second.vocals]))
+    np.testing.assert_array_equal(song.accompaniment,
+                                  np.concatenate([first.accompaniment, second.accompaniment]))
+    # The second part's labels follow the first part's audio, at its own clock plus 2 s.
+    assert np.all(np.diff(song.f0_times) > 0) and song.f0_times[-1] < song.duration_seconds
+    later = song.f0_times >= first.duration_seconds
+    np.testing.assert_allclose(song.f0_times[later], second.f0_times + 2.0)
+    np.testing.assert_array_equal(song.f0_hz[later], second.f0_hz)
 
 
 def test_train_resumes_and_logs(tmp_path, capsys):

@@ -541,7 +541,9 @@ def _parse_budgets(text: str) -> tuple:
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, metavar="KIND:PATH",
-                        help="a dataset with reference F0: mir1k:PATH, produced:PATH, musdb:PATH, medleydb:PATH")
+                        help="a dataset with reference F0: mir1k:PATH, mir1k-songs:PATH (its "
+                        "clips joined into songs, for budgets of many seconds), produced:PATH, "
+                        "musdb:PATH, medleydb:PATH")
     parser.add_argument("--model", default=None, help="model file (default: the shipped model)")
     parser.add_argument("--shares", default="0,25,50,75,100",
                         help="percentages of each song corrected (default 0,25,50,75,100)")

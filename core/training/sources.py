@@ -35,6 +35,9 @@ def open_source(spec: str):
     if kind == "mir1k":
         from .data.mir1k import MIR1KDataset
         return MIR1KDataset(arg).default_split()
+    if kind == "mir1k-songs":
+        from .data.mir1k import MIR1KSongs
+        return MIR1KSongs(arg).default_split()
     if kind == "musdb":
         from .data.musdb import MusdbDataset
         return MusdbDataset(arg, subset="train"), MusdbDataset(arg, subset="test")
@@ -59,7 +62,8 @@ def open_source(spec: str):
         from .data.produced import ProducedExcerpts
         excerpts = ProducedExcerpts(arg)
         return (excerpts, None) if kind == "produced-train" else (None, excerpts)
-    raise IsoldeError(f"Unknown data source {spec!r}: use mir1k:PATH, musdb:PATH, medleydb:PATH, "
+    raise IsoldeError(f"Unknown data source {spec!r}: use mir1k:PATH, mir1k-songs:PATH (its "
+                      "clips joined into songs), musdb:PATH, medleydb:PATH, "
                       "pairs:PATH (songs with their instrumentals), unlabelled:PATH (songs "
                       "without stems), produced:PATH (validation), produced-train:PATH (real "
                       "produced stems to train on), synthetic:N or "

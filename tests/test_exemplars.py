@@ -1,5 +1,6 @@
 """The accompaniment heard alone in deleted spans as a second opinion on the vocal mask."""
 import numpy as np
+import pytest
 import torch
 
 from core.audio import spectral
@@ -67,6 +68,20 @@ def test_deleted_accompaniment_cleans_a_poor_mask():
     before = _sdr(voice[part], _separate(mixture, poor)[part])
     after = _sdr(voice[part], _separate(mixture, combined)[part])
     assert after > before + 3.0, (before, after)
+
+
+def test_the_matching_runs_on_a_tensor_where_the_analysis_is():
+    """Separation hands the exemplars its magnitude as a tensor on the model's device: the same
+    mask as from an array, and a device that does not exist is refused, not ignored."""
+    acc, voice, f0 = _song()
+    magnitude = spectral.model_magnitude(acc + voice)
+    deleted = spectral.frame_times(magnitude.shape[1]) < 3.9
+    from_array = exemplar_vocal_mask(magnitude.numpy(), f0, deleted)
+    from_tensor = exemplar_vocal_mask(magnitude, f0, deleted, device="cpu")
+    np.testing.assert_array_equal(np.isnan(from_array), np.isnan(from_tensor))
+    np.testing.assert_allclose(from_tensor, from_array, atol=1e-6)
+    with pytest.raises(RuntimeError):
+        exemplar_vocal_mask(magnitude, f0, deleted, device="no-such-device")
 
 
 def test_too_little_deleted_sound_changes_nothing():

@@ -177,7 +177,7 @@ def analyse_iter(model, magnitude: torch.Tensor, *, device: torch.device | str =
             yield Progress("separating", (n + 1) / len(starts))
     analysis = ModelAnalysis(mask, saliency, level_gain=gain)
     if saliency is not None or corrections is not None:
-        _with_exemplars(analysis, magnitude, corrections)
+        _with_exemplars(analysis, magnitude, corrections, device)
     return analysis
 
 
@@ -189,7 +189,7 @@ def exemplar_segments(n_frames: int) -> list[tuple[int, int]]:
     return list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
 
 
-def _with_exemplars(analysis: ModelAnalysis, magnitude, corrections) -> None:
+def _with_exemplars(analysis: ModelAnalysis, magnitude, corrections, device) -> None:
     """Find the analysis's quiet frames (with an F0) and combine its mask, in place, with the
     accompaniment heard there and in the deleted spans (:mod:`core.separation.exemplars`), one
     :data:`EXEMPLAR_SEGMENT_FRAMES` segment at a time: the whole spectrogram of an hour-long
@@ -205,9 +205,10 @@ def _with_exemplars(analysis: ModelAnalysis, magnitude, corrections) -> None:
     for a, b in exemplar_segments(analysis.n_frames):
         if not deleted[a:b].any():
             continue
-        segment = magnitude[:, a:b].float().cpu().numpy()
+        segment = magnitude[:, a:b].float()
         analysis.vocal_mask[:, a:b] = combine_with_exemplars(
-            analysis.vocal_mask[:, a:b], segment, shown[a:b], deleted[a:b], corrected[a:b])
+            analysis.vocal_mask[:, a:b], segment, shown[a:b], deleted[a:b], corrected[a:b],
+            device=device)
 
 
 def analyse_waveform_iter(model, samples: np.ndarray, magnitude, *,

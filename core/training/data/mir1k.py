@@ -72,8 +72,8 @@ class MIR1KSongs(Dataset):
     """MIR-1K's clips joined back into the songs they were cut from (``<singer>_<song>``: the
     parts of one song in order, end to end, each F0 label moved to its part's place).
 
-    MIR-1K's clips last 4-13 s, too short for protocols that spend 5-30 s of corrections on a
-    song (``isolde simulate --budgets``); its songs last 16-110 s. Parts missing from the copy
+    MIR-1K's clips last 3-12 s, too short for protocols that spend 5-30 s of corrections on a
+    song (``isolde simulate --budgets``); its songs last 13-108 s. Parts missing from the copy
     at hand are skipped, so a song may jump where a part is missing, as an edit of it would.
     """
 

@@ -82,14 +82,18 @@ def quiet_frames(saliency: np.ndarray, f0_hz: np.ndarray, vocal_mask: np.ndarray
     return sure & (f0_hz <= 0)
 
 
+def _similarity_bins() -> int:
+    """How many of the lowest bins lie below :data:`SIMILARITY_BAND_HZ` (the band is a prefix)."""
+    return int(np.count_nonzero(spectral.bin_frequencies() < SIMILARITY_BAND_HZ))
+
+
 def exemplar_frames(magnitude: torch.Tensor, deleted: np.ndarray) -> np.ndarray:
     """Indices of deleted frames that carry sound, at most :data:`MAX_EXEMPLARS` of them.
 
     magnitude : (N_BINS, n_frames) mixture magnitude, a tensor on any device; deleted : bool
     (n_frames,)
     """
-    low = int(np.count_nonzero(spectral.bin_frequencies() < SIMILARITY_BAND_HZ))
-    energy = magnitude[:low].sum(dim=0).cpu().numpy()
+    energy = magnitude[:_similarity_bins()].sum(dim=0).cpu().numpy()
     candidates = np.nonzero(np.asarray(deleted, bool))[0]
     if len(candidates) == 0:
         return candidates
@@ -110,9 +114,8 @@ def _exemplar_blocks(magnitude, f0_hz: np.ndarray, deleted: np.ndarray, device):
     voiced = np.nonzero(f0_hz > 0)[0]
     if len(exemplars) < MIN_EXEMPLAR_FRAMES or len(voiced) == 0:
         return None
-    bins = spectral.bin_frequencies()
-    low = bins < SIMILARITY_BAND_HZ
-    n_low = int(np.count_nonzero(low))  # the band is the first n_low bins
+    n_low = _similarity_bins()
+    low_hz = spectral.bin_frequencies()[:n_low]
     k = min(NEIGHBOURS, len(exemplars))
     # Log magnitude (loudness-normalised) so that similarity is about timbre and harmony.
     log_low = torch.log1p(magnitude[:n_low] / (magnitude[:n_low].mean() + 1e-9))
@@ -125,7 +128,7 @@ def _exemplar_blocks(magnitude, f0_hz: np.ndarray, deleted: np.ndarray, device):
         for start in range(0, len(voiced), BLOCK_FRAMES):
             frames = voiced[start:start + BLOCK_FRAMES]
             between = torch.from_numpy(
-                (pitch.harmonic_mask(f0_hz[frames], bins[low]) < 0.5).astype(np.float32)
+                (pitch.harmonic_mask(f0_hz[frames], low_hz) < 0.5).astype(np.float32)
             ).to(magnitude.device)
             columns = torch.from_numpy(frames).to(magnitude.device)
             x = log_low[:, columns]

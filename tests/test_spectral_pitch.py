@@ -21,6 +21,23 @@ def test_model_magnitude_shape_and_frame_times():
     assert np.allclose(times, [0, 0.016, 0.032, 0.048])
 
 
+def test_magnitude_frames_equal_the_whole_spectrogram_in_any_span(monkeypatch):
+    samples = np.random.default_rng(1).standard_normal(16000 * 3).astype(np.float32)
+    whole = spectral.model_magnitude(samples)
+    frames = spectral.MagnitudeFrames(samples)
+    assert frames.shape == tuple(whole.shape)
+    monkeypatch.setattr(spectral, "FRAMES_AT_ONCE", 7)  # long spans are computed in blocks
+    for a, b in ((0, 5), (0, whole.shape[1]), (3, 40), (100, whole.shape[1] + 9)):
+        part = frames[:, a:b]
+        assert part.shape == (spectral.N_BINS, min(b, whole.shape[1]) - a)
+        torch.testing.assert_close(part, whole[:, a:b], atol=1e-4, rtol=1e-5)
+
+
+def test_column_argmax_is_numpys_in_blocks():
+    values = np.random.default_rng(2).random((256, 1000), dtype=np.float32)
+    np.testing.assert_array_equal(pitch.column_argmax(values, block=64), values.argmax(axis=0))
+
+
 @pytest.mark.parametrize("hz", [65.40639, 110.0, 261.6256, 440.0, 1046.5])
 def test_hz_bin_midi_round_trip(hz):
     assert pitch.f0_bin_to_hz(pitch.hz_to_f0_bin(hz)) == pytest.approx(hz, rel=1e-9)

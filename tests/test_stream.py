@@ -111,3 +111,31 @@ def test_a_full_disk_while_writing_the_stems_says_so(song, tmp_path, monkeypatch
     monkeypatch.setattr(io, "_nearly_full", lambda folder: False)
     with pytest.raises(AudioError, match="Cannot write the stems into"):
         run(stream.write_stems_iter(downmix, analysis.vocal_mask, tmp_path))
+
+
+def test_the_beat_tracker_reads_the_file_again_as_it_goes(tmp_path):
+    from core.audio.io import resample, to_mono
+    from core.music.beats import MADMOM_RATE, track_beats, track_beats_source_iter
+
+    mixture, _, _ = synth_song(seconds=26.0, sample_rate=48000)  # two feature blocks a pass
+    path = tmp_path / "song48.flac"
+    sf.write(path, mixture.T, 48000, subtype="PCM_24")
+    audio = load_audio(path)
+    whole = resample(to_mono(audio.samples), 48000, MADMOM_RATE)
+    downmix = run(stream.read_downmix_iter(path))
+    signal = stream.FileMono(downmix, MADMOM_RATE)
+    assert signal.size == len(whole)
+    for lo, hi in ((0, 1000), (500, 700_000), (650_000, len(whole)), (10, 20),
+                   (len(whole) - 5, len(whole) + 10)):  # overlapping, then a new pass, then the end
+        np.testing.assert_array_equal(signal[lo:hi], whole[lo:min(hi, len(whole))])
+    beats = run(track_beats_source_iter(signal, downmix.peak))
+    signal.close()
+    expected = track_beats(audio.samples, 48000)
+    assert len(expected.beat_times) > 10
+    np.testing.assert_array_equal(beats.beat_times, expected.beat_times)
+    np.testing.assert_array_equal(beats.downbeat_times, expected.downbeat_times)
+    # Silence has no beats; a file cut short after the first pass is refused in one line.
+    assert run(track_beats_source_iter(stream.FileMono(downmix, MADMOM_RATE), 0.0)).beat_times.size == 0
+    sf.write(path, mixture.T[:48000 * 5], 48000, subtype="PCM_24")
+    with pytest.raises(AudioError, match="changed while it was separated"):
+        stream.FileMono(downmix, MADMOM_RATE)[0:len(whole)]

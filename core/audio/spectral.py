@@ -81,6 +81,10 @@ def model_magnitude_frames(samples: np.ndarray, first: int, stop: int) -> torch.
     return spec.abs()[:N_BINS, :stop - first]
 
 
+#: :class:`MagnitudeFrames` computes at most this many frames (65 s) in one STFT.
+FRAMES_AT_ONCE = 4096
+
+
 class MagnitudeFrames:
     """A song's :func:`model_magnitude`, computed on demand from its 16 kHz samples.
 
@@ -99,7 +103,16 @@ class MagnitudeFrames:
                 and isinstance(key[1], slice) and key[1].step in (None, 1)):
             raise TypeError("MagnitudeFrames supports [:, a:b] only")
         first, stop, _ = key[1].indices(self.shape[1])
-        return model_magnitude_frames(self.samples, first, max(stop, first))
+        stop = max(stop, first)
+        if stop - first <= FRAMES_AT_ONCE:
+            return model_magnitude_frames(self.samples, first, stop)
+        # In blocks: one STFT of a 10-minute segment (the exemplars ask for those) holds its
+        # frames and complex spectrum at once, 0.4 GB besides the 77 MB magnitude returned.
+        out = torch.empty((N_BINS, stop - first), dtype=torch.float32)
+        for a in range(first, stop, FRAMES_AT_ONCE):
+            b = min(a + FRAMES_AT_ONCE, stop)
+            out[:, a - first:b - first] = model_magnitude_frames(self.samples, a, b)
+        return out
 
 
 #: Level (dBFS, RMS of the 16 kHz mono signal over its sounding frames) the networks hear every

@@ -171,8 +171,10 @@ class _MadmomPipeline:
                                                       num_threads=1)
         self.lock = threading.Lock()
 
-    def features(self, signal: np.ndarray) -> np.ndarray:
-        """The downbeat networks' input for mono float32 audio at 44.1 kHz.
+    def features(self, signal) -> np.ndarray:
+        """The downbeat networks' input for mono float32 audio at 44.1 kHz: an array, or a
+        source read piece by piece (``size`` samples, ``[lo:hi]`` slices asked for in
+        increasing order within each of three passes; see :func:`track_beats_source_iter`).
 
         Returns float32 (n_frames, 314), n_frames = ceil(n_samples / 441): for each resolution
         the log10(1 + filtered magnitude) spectrogram and its positive difference, in madmom's
@@ -182,7 +184,8 @@ class _MadmomPipeline:
         """
         import scipy.fft
 
-        signal = np.asarray(signal, dtype=np.float32).reshape(-1)
+        if not hasattr(signal, "size") or not hasattr(signal, "__getitem__"):
+            signal = np.asarray(signal, dtype=np.float32).reshape(-1)
         hop = MADMOM_RATE // FPS
         n_frames = -(-signal.size // hop)
         # Written straight into the output, and each block of frames cut from the signal with its
@@ -220,7 +223,7 @@ class _MadmomPipeline:
             column += 2 * bands
         return out
 
-    def activations(self, signal: np.ndarray) -> np.ndarray:
+    def activations(self, signal) -> np.ndarray:
         """Beat and downbeat probabilities, float32 shape (n_frames, 2), 100 frames per second."""
         feats = self.features(signal)
         with np.errstate(all="ignore"):
@@ -331,9 +334,9 @@ def _seam_mask(frames: np.ndarray, keep_start: int, keep_stop: int, last_kept: f
             & (frames > last_kept + half))
 
 
-def _track_madmom(pipe: _MadmomPipeline, mono: np.ndarray,
-                  sample_rate: int) -> Generator[Progress, None, BeatGrid]:
-    signal = resample(mono, sample_rate, MADMOM_RATE)
+def _track_madmom(pipe: _MadmomPipeline, signal) -> Generator[Progress, None, BeatGrid]:
+    """Beats of ``signal``, mono at :data:`MADMOM_RATE` (an array or a source, as
+    :meth:`_MadmomPipeline.features` reads it)."""
     yield Progress(STAGE, 0.05, "activations")
     with pipe.lock:
         acts = pipe.activations(signal)
@@ -380,16 +383,39 @@ def track_beats_iter(samples: np.ndarray, sample_rate: int) -> Generator[Progres
     audio shorter than ``MIN_SECONDS``, or non-finite samples.
     """
     yield Progress(STAGE, 0.0)
-    mono = to_mono(samples)
+    mono, sample_rate = to_mono(samples), int(sample_rate)
+    return (yield from _track_iter(_is_empty_input(mono, sample_rate),
+                                   lambda: resample(mono, sample_rate, MADMOM_RATE),
+                                   lambda: (mono, sample_rate)))
+
+
+def track_beats_source_iter(signal, peak: float) -> Generator[Progress, None, BeatGrid]:
+    """:func:`track_beats_iter` for audio too long to hold (``isolde separate`` on an hour).
+
+    signal : mono float32 at :data:`MADMOM_RATE`, ``signal.size`` samples, read piece by piece:
+        ``signal[lo:hi]`` returns those samples, asked for in increasing order in each of three
+        passes (:class:`core.separation.stream.FileMono`, the file read as it goes); with
+        madmom the whole signal is never held, only its features (0.45 GB for an hour)
+    peak : the largest absolute sample (silence gets an empty grid); the samples must be finite
+    """
+    yield Progress(STAGE, 0.0)
+    empty = signal.size < MIN_SECONDS * MADMOM_RATE or not peak > SILENCE_LEVEL
+    return (yield from _track_iter(empty, lambda: signal,
+                                   lambda: (signal[0:signal.size], MADMOM_RATE)))
+
+
+def _track_iter(empty: bool, madmom_signal, librosa_input) -> Generator[Progress, None, BeatGrid]:
+    """madmom's beats of ``madmom_signal()`` (mono at :data:`MADMOM_RATE`), or librosa's of
+    ``librosa_input()`` (mono, rate) without madmom; an empty grid when ``empty``."""
     # Choose the tracker first so that even an empty grid names the one that would have run.
     pipe = _get_madmom()
-    if _is_empty_input(mono, int(sample_rate)):
+    if empty:
         yield Progress(STAGE, 1.0)
         return _empty_grid("madmom" if pipe is not None else "librosa")
     if pipe is not None:
-        grid = yield from _track_madmom(pipe, mono, int(sample_rate))
+        grid = yield from _track_madmom(pipe, madmom_signal())
     else:
-        grid = yield from _track_librosa(mono, int(sample_rate))
+        grid = yield from _track_librosa(*librosa_input())
     yield Progress(STAGE, 1.0)
     return grid
 

@@ -92,6 +92,15 @@ MIN_VOICED_FRAMES = 5
 CANDIDATE_BLOCK_FRAMES = 8192
 
 
+def column_argmax(values: np.ndarray, block: int = 4096) -> np.ndarray:
+    """``values.argmax(axis=0)`` for a (bins, frames) array, in blocks of frames: NumPy's own
+    copies a C-ordered array into frame order first, 221 MB for a 60-minute song's saliency."""
+    out = np.empty(values.shape[1], dtype=np.int64)
+    for a in range(0, values.shape[1], block):
+        out[a:a + block] = values[:, a:a + block].argmax(axis=0)
+    return out
+
+
 def _refine(saliency: np.ndarray, peak: np.ndarray, radius: int) -> np.ndarray:
     """Sub-bin position (weighted mean of ``radius`` bins either side of ``peak``), in bins."""
     n_bins, n_frames = saliency.shape
@@ -202,7 +211,7 @@ def saliency_to_f0(saliency: np.ndarray, *, threshold: float = VOICING_THRESHOLD
         chosen = contour_bins(saliency)
         voiced = drop_voicing_blips(voiced)
     else:
-        chosen = saliency.argmax(axis=0)
+        chosen = column_argmax(saliency)
     f0 = f0_bin_to_hz(_refine(saliency, chosen, radius)) if n_frames else np.zeros(0)
     return np.where(voiced, f0, 0.0)
 

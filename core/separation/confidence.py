@@ -82,7 +82,7 @@ def confidence_features(saliency: np.ndarray, f0_hz: np.ndarray,
     peak = saliency.max(axis=0).astype(np.float64)
     margin = np.abs(_logit(peak) - _logit(np.float64(pitch.VOICING_THRESHOLD)))
     chosen_bin = np.where(voiced, pitch.hz_to_f0_bin(np.where(voiced, f0_hz, 1.0)),
-                          saliency.argmax(axis=0))
+                          pitch.column_argmax(saliency, _BLOCK))
     chosen_bin = np.clip(np.round(np.nan_to_num(chosen_bin)).astype(np.int64), 0, n_bins - 1)
     columns = np.arange(n_frames)
     chosen = np.maximum(saliency[chosen_bin, columns].astype(np.float64), 1e-4)
@@ -113,12 +113,14 @@ def confidence_features(saliency: np.ndarray, f0_hz: np.ndarray,
     sign = 1.0 - 2.0 * voiced
     mask_mean = vocal_mask.mean(axis=0).astype(np.float64)
     mask_low = vocal_mask[:LOW_BAND_BINS].mean(axis=0).astype(np.float64)
-    out[:] = np.stack([
+    columns_of_features = [
         margin, np.log(margin + 1e-3), np.sqrt(np.clip(1.0 - ratio, 0.0, 1.0)), ratio,
         np.maximum(above, below) / chosen, peak, entropy, np.log1p(jump),
         np.log1p(_distance_to_change(voiced)), np.convolve(margin, kernel, mode="same"),
         voiced.astype(np.float64), np.log1p(np.minimum(run_length, 10 ** 6)),
-        mask_mean, mask_mean * sign, mask_low, mask_low * sign], axis=1)
+        mask_mean, mask_mean * sign, mask_low, mask_low * sign]
+    for column, values in enumerate(columns_of_features):  # no stacked copy of the table
+        out[:, column] = values
     return out
 
 

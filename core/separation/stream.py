@@ -5,20 +5,24 @@ stems, the spectrogram and their temporaries at once: 6.3 GB at its peak. Here t
 twice, block by block (:data:`BLOCK_FRAMES`), and never held whole:
 
 1. one pass checks it as :func:`core.audio.io.load_audio` does (finite samples, a header that
-   matches what is there, long enough) and keeps only its mono downmix: at the file's rate for
-   the beat tracker, at 16 kHz (resampled as it streams) for the networks;
-2. the networks run chunk by chunk over :class:`core.audio.spectral.MagnitudeFrames`, so the
+   matches what is there, long enough) and keeps only its mono downmix at 16 kHz (resampled as
+   it streams) for the networks, and its peak;
+2. the beat tracker reads the file again as it goes (:class:`FileMono`, three passes: its
+   features are computed block by block at three resolutions), so the downmix at the file's
+   rate (635 MB for an hour at 44.1 kHz) is never held;
+3. the networks run chunk by chunk over :class:`core.audio.spectral.MagnitudeFrames`, so the
    whole-song spectrogram never exists either;
-3. a second pass reads each block again with its STFT margins and writes its vocals and
+4. a last pass reads each block again with its STFT margins and writes its vocals and
    accompaniment straight to the output files (:func:`write_stems`).
 
-What stays in memory is the 16 kHz downmix, the vocal mask and the F0 saliency; the downmix at
-the file's rate lives only until the beats are tracked. The results
-equal the in-memory path's (``tests/test_stream.py``: the same mask, stems within 1e-5; the
-16 kHz downmix comes from a streaming resampler). Peak memory of a 60-minute stereo WAV
-(``benchmarks/separate_speed.py``): 1.9 GB, 6.3 GB before. That also needed the F0 contour's
-candidates and the beat tracker's features computed in blocks (:mod:`core.music.pitch`,
-:mod:`core.music.beats`), which had whole-song temporaries of about 1 GB each.
+What stays in memory is the 16 kHz downmix, the vocal mask and the F0 saliency. The results
+equal the in-memory path's (``tests/test_stream.py``: the same mask and beats, stems within 1e-5;
+soxr's streaming resampler gives the same samples as its whole-signal one). Peak memory of a
+60-minute stereo WAV (``benchmarks/separate_speed.py``): 6.3 GB when it was read whole, 2.0 GB
+with the downmix at the file's rate held for the beats, 1.5 GB now. That also needed the F0
+contour's candidates, the confidence's argmax and the beat tracker's features computed in blocks
+(:mod:`core.music.pitch`, :mod:`core.music.beats`), which had whole-song temporaries of 0.2-1 GB
+each.
 Inputs that libsndfile cannot seek (MP3, and the formats PyAV decodes) take the in-memory path.
 """
 from __future__ import annotations
@@ -64,14 +68,68 @@ def should_stream(path: str | os.PathLike) -> bool:
 
 @dataclass
 class FileDownmix:
-    """What the first pass keeps of a file: its shape and its mono downmixes."""
+    """What the first pass keeps of a file: its shape, its mono downmix at the model's rate and
+    the downmix's peak."""
 
     path: Path
     sample_rate: int
     n_channels: int
     n_samples: int
-    mono: np.ndarray    # float32 (n_samples,) at sample_rate
+    peak: float         # the largest absolute sample of the mono downmix
     mono16: np.ndarray  # float32, at spectral.MODEL_SAMPLE_RATE
+
+
+class FileMono:
+    """A checked file's mono downmix at ``rate`` (soxr, as :func:`core.audio.io.resample`),
+    read and resampled as it is asked for: ``size`` samples, ``[lo:hi]`` slices. Slices asked
+    for in increasing order cost one pass over the file; an earlier one starts a new pass.
+    For :func:`core.music.beats.track_beats_source_iter`."""
+
+    def __init__(self, downmix: FileDownmix, rate: int) -> None:
+        self.downmix, self.rate = downmix, int(rate)
+        self.size = (downmix.n_samples if self.rate == downmix.sample_rate
+                     else int(round(downmix.n_samples * self.rate / downmix.sample_rate)))
+        self._file = None
+        self._restart()
+
+    def _restart(self) -> None:
+        import soxr
+
+        self.close()
+        self._file = sf.SoundFile(str(self.downmix.path))
+        self._resampler = (None if self.rate == self.downmix.sample_rate else
+                           soxr.ResampleStream(self.downmix.sample_rate, self.rate, 1,
+                                               dtype="float32", quality="HQ"))
+        self._buffer, self._start, self._ended = np.zeros(0, np.float32), 0, False
+
+    def _read_more(self) -> None:
+        block = self._file.read(BLOCK_FRAMES, dtype="float32", always_2d=True)
+        self._ended = len(block) == 0
+        down = block.mean(axis=1, dtype=np.float32)
+        if self._resampler is not None:
+            down = self._resampler.resample_chunk(down, last=self._ended)
+        self._buffer = np.concatenate([self._buffer, down])
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        lo, hi, _ = key.indices(self.size)
+        try:
+            if lo < self._start:
+                self._restart()
+            while self._start + len(self._buffer) < hi and not self._ended:
+                self._read_more()
+                drop = min(lo - self._start, len(self._buffer))  # before lo: not needed again
+                self._buffer, self._start = self._buffer[drop:], self._start + drop
+        except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+            raise AudioError(f"The input became unreadable while it was separated: "
+                             f"{self.downmix.path} ({exc})") from None
+        if self._start + len(self._buffer) < hi:
+            raise AudioError(f"The input changed while it was separated: {self.downmix.path}")
+        return self._buffer[lo - self._start:hi - self._start].copy()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 def read_downmix_iter(path: str | os.PathLike) -> Job[FileDownmix]:
@@ -83,7 +141,7 @@ def read_downmix_iter(path: str | os.PathLike) -> Job[FileDownmix]:
     try:
         with sf.SoundFile(str(path)) as f:
             declared, rate, channels = int(f.frames), int(f.samplerate), int(f.channels)
-            mono = np.empty(max(declared, 0), dtype=np.float32)
+            peak = 0.0
             resampler = soxr.ResampleStream(rate, spectral.MODEL_SAMPLE_RATE, 1,
                                             dtype="float32", quality="HQ")
             pieces, filled = [], 0
@@ -94,9 +152,7 @@ def read_downmix_iter(path: str | os.PathLike) -> Job[FileDownmix]:
                 if not np.isfinite(block).all():
                     raise AudioError(f"The audio contains NaN or infinite samples: {path}")
                 down = block.mean(axis=1, dtype=np.float32)
-                if filled + len(down) > len(mono):  # longer than its header said
-                    mono = np.concatenate([mono, np.empty(max(len(down), len(mono)), np.float32)])
-                mono[filled:filled + len(down)] = down
+                peak = max(peak, float(np.abs(down).max()))
                 filled += len(down)
                 pieces.append(resampler.resample_chunk(down))
                 yield Progress("reading", filled / max(declared, filled, 1))
@@ -113,21 +169,22 @@ def read_downmix_iter(path: str | os.PathLike) -> Job[FileDownmix]:
         raise AudioError(f"The audio is too short to separate ({filled / rate:.3f} s; "
                          f"at least {MIN_SECONDS:g} s): {path}")
     mono16 = np.concatenate(pieces).astype(np.float32, copy=False)
-    return FileDownmix(path, rate, channels, filled, mono[:filled], mono16)
+    return FileDownmix(path, rate, channels, filled, peak, mono16)
 
 
 def analyse_file_iter(downmix: FileDownmix, model, *, device="cpu",
                       with_beats: bool = True) -> Job[tuple[ModelAnalysis, object]]:
-    """The beats, then the networks chunk by chunk; returns (analysis, beats).
-
-    The beats come first so that the downmix at the file's rate, which only they need, is
-    released (``downmix.mono`` becomes empty) before the mask and the saliency are allocated.
-    """
+    """The beats (the file read again as it goes), then the networks chunk by chunk; returns
+    (analysis, beats). The beats come first, so that their features (0.45 GB for an hour) are
+    released before the mask and the saliency are allocated."""
     beats = None
     if with_beats:
-        from ..music.beats import track_beats_iter
-        beats = yield from scaled(track_beats_iter(downmix.mono, downmix.sample_rate), 0.0, 0.3)
-    downmix.mono = np.zeros(0, dtype=np.float32)
+        from ..music.beats import MADMOM_RATE, track_beats_source_iter
+        signal = FileMono(downmix, MADMOM_RATE)
+        try:
+            beats = yield from scaled(track_beats_source_iter(signal, downmix.peak), 0.0, 0.3)
+        finally:
+            signal.close()
     magnitude = spectral.MagnitudeFrames(downmix.mono16)
     analysis = yield from scaled(analyse_any_iter(model, downmix.mono16, magnitude,
                                                   device=device), 0.3, 1.0)

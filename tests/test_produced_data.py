@@ -243,3 +243,43 @@ def test_produced_accompaniments_under_other_voices_are_transposed_at_their_shar
     # Under its own voice a produced accompaniment keeps its key.
     own = np.array([_peak_hz(a) for a in (mixture - vocals).numpy()[~under_other]])
     assert np.all(np.abs(own - 1000.0) < 10)
+
+
+def _balance_db(x, low_hz, high_hz):
+    """Level of the ``high_hz`` component against the ``low_hz`` one (dB)."""
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    at = lambda hz: spectrum[int(round(hz * len(x) / 16000))]  # noqa: E731
+    return 20 * np.log10(at(high_hz) / at(low_hz))
+
+
+def test_real_produced_stems_get_a_random_eq_at_their_share():
+    n = 6 * 16000
+    t = np.arange(n) / 16000
+    two_tones = lambda a, b: (0.05 * np.sin(2 * np.pi * a * t)  # noqa: E731
+                              + 0.05 * np.sin(2 * np.pi * b * t)).astype(np.float32)
+    produced = PooledTrack("pro", two_tones(150.0, 7000.0), two_tones(100.0, 6500.0),
+                           np.full(spectral.n_frames_for(n), 150.0), produced=True)
+    other = [PooledTrack("other", two_tones(440.0, 5000.0), np.zeros(n, np.float32),
+                         np.full(spectral.n_frames_for(n), 440.0))]
+    config = TrainConfig(batch_size=160, produced_share=0.5, produced_eq_probability=0.5,
+                         remix_probability=0.0, silence_probability=0.0, vocal_gain_min_db=0.0,
+                         vocal_gain_max_db=0.0, pitch_shift_probability=0.0, normalize_level=False)
+    mixture, vocals, f0 = CropSampler([produced] + other, config,
+                                      torch.Generator().manual_seed(2)).batch()
+    is_produced = np.abs(f0[:, 10].numpy() - 150.0) < 1  # labels are left as they were
+    assert 0.35 < is_produced.mean() < 0.65
+    voice_moved = np.array([abs(_balance_db(v, 150.0, 7000.0)) > 0.5
+                            for v in vocals.numpy()[is_produced]])
+    band_moved = np.array([abs(_balance_db(a, 100.0, 6500.0)) > 0.5
+                           for a in (mixture - vocals).numpy()[is_produced]])
+    # Each stem on its own, about half of them; the level of a stem is kept.
+    assert 0.3 < voice_moved.mean() < 0.7 and 0.3 < band_moved.mean() < 0.7
+    assert 0 < np.mean(voice_moved != band_moved) < 0.8
+    rms = np.sqrt(np.mean(vocals.numpy()[is_produced] ** 2, axis=1))
+    np.testing.assert_allclose(rms, np.sqrt(0.05 ** 2), rtol=0.1)
+    # Voices that were not produced already (MIR-1K, synthetic) never get it.
+    for voice in vocals.numpy()[~is_produced]:
+        assert abs(_balance_db(voice, 440.0, 5000.0)) < 0.1
+    with pytest.raises(IsoldeError, match="produced_eq_probability"):
+        from core.training.train import check_config
+        check_config(TrainConfig(produced_eq_probability=2.0))

@@ -223,6 +223,14 @@ class CropSampler:
             voice = segment[pre:]
         return voice, f0
 
+    def _maybe_eq(self, stem: np.ndarray) -> np.ndarray:
+        """A real produced stem through a random EQ at ``produced_eq_probability``."""
+        if self._uniform() >= self.config.produced_eq_probability:
+            return stem
+        from .data.production import stem_eq
+
+        return stem_eq(stem, spectral.MODEL_SAMPLE_RATE, self._numpy_rng())
+
     def batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(mixture, vocals) samples (batch, n_samples) and F0 (batch, crop_frames) in Hz."""
         cfg = self.config
@@ -253,6 +261,8 @@ class CropSampler:
 
                 accompaniment = accompaniment_bus(accompaniment, spectral.MODEL_SAMPLE_RATE,
                                                   self._numpy_rng())
+            if produced and cfg.produced_eq_probability > 0:
+                vocals, accompaniment = (self._maybe_eq(vocals), self._maybe_eq(accompaniment))
             vocal_gain = 10 ** ((cfg.vocal_gain_min_db + self._uniform()
                                  * (cfg.vocal_gain_max_db - cfg.vocal_gain_min_db)) / 20)
             accompaniment_gain = 10 ** ((self._uniform() * 12 - 6) / 20)

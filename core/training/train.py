@@ -81,6 +81,7 @@ class TrainConfig:
     produced_share: float = 0.0
     produced_accompaniment_share: float = 0.0
     accompaniment_shift_probability: float = 0.0
+    produced_eq_probability: float = 0.0
     validate_every: int = 500
     checkpoint_every: int = 200
     validation_clips: int = 24
@@ -410,7 +411,7 @@ def check_config(config: TrainConfig) -> None:
         raise IsoldeError("The adversarial term judges spectrogram estimates: the Wave-U-Net "
                           "has none (use it with f0_to_svs, svs_to_f0 or svs_only)")
     for name in ("produced_share", "produced_accompaniment_share",
-                 "accompaniment_shift_probability"):
+                 "accompaniment_shift_probability", "produced_eq_probability"):
         if not 0 <= getattr(config, name) <= 1:
             raise IsoldeError(f"Training option '{name}' must be 0 to 1, "
                               f"got {getattr(config, name)!r}")
@@ -521,6 +522,8 @@ OPTION_HELP = {
                                     "(produced-train:PATH) instead of its own pool's",
     "accompaniment_shift_probability": "share of real produced accompaniments transposed (up to "
                                        "--max-pitch-shift) where they sit under another voice",
+    "produced_eq_probability": "share of real produced stems (each voice and accompaniment of a "
+                               "produced crop on its own) through a random +-6 dB EQ",
     "validate_every": "steps between validations (which keep best.safetensors)",
     "checkpoint_every": "steps between resumable checkpoints",
     "validation_clips": "clips per validation source",

@@ -77,6 +77,30 @@ def vocal_chain(voice: np.ndarray, sample_rate: int, rng: np.random.Generator, *
     return (wet * (dry_rms / wet_rms if wet_rms > 1e-7 else 1.0)).astype(np.float32)
 
 
+def stem_eq(stem: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """A random corrective EQ on a stem that was mixed already (a real produced vocal or
+    accompaniment): low shelf, one bell and high shelf, each +-6 dB, level kept. Gives the few
+    real productions at hand other tonal balances without another compressor or reverb.
+
+    stem : (n_samples,) float32; returns the same shape.
+    """
+    from pedalboard import HighShelfFilter, LowShelfFilter, PeakFilter
+
+    x = np.asarray(stem, dtype=np.float32)
+    board = _board([
+        LowShelfFilter(cutoff_frequency_hz=float(rng.uniform(80, 400)),
+                       gain_db=float(rng.uniform(-6, 6))),
+        PeakFilter(cutoff_frequency_hz=float(np.exp(rng.uniform(np.log(300), np.log(4000)))),
+                   gain_db=float(rng.uniform(-6, 6)), q=float(rng.uniform(0.7, 2.0))),
+        HighShelfFilter(cutoff_frequency_hz=float(rng.uniform(2000, 6000)),
+                        gain_db=float(rng.uniform(-6, 6))),
+    ])
+    y = board(x[None, :], sample_rate)[0]
+    rms_in = float(np.sqrt(np.mean(x ** 2)) + 1e-9)
+    rms_out = float(np.sqrt(np.mean(y ** 2)) + 1e-9)
+    return (y * (rms_in / rms_out if rms_out > 1e-7 else 1.0)).astype(np.float32)
+
+
 def accompaniment_bus(accompaniment: np.ndarray, sample_rate: int,
                       rng: np.random.Generator) -> np.ndarray:
     """A random bus chain on the accompaniment: tilt EQ and glue compression, level kept.

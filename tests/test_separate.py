@@ -49,6 +49,23 @@ def test_blockwise_mask_application_has_no_seams():
     assert np.max(np.abs(one - blocks)) < 1e-5
 
 
+def test_the_mask_is_applied_where_the_analysis_ran():
+    """The transforms run on the device they are given (the analysis's: a GPU for Update DNN's
+    re-separation); a device that does not exist is refused, not ignored."""
+    rate = 48000
+    samples = np.random.default_rng(4).uniform(-0.5, 0.5, (2, rate * 2)).astype(np.float32)
+    n_model = spectral.n_frames_for(2 * spectral.MODEL_SAMPLE_RATE)
+    mask = np.random.default_rng(5).uniform(0, 1, (spectral.N_BINS, n_model)).astype(np.float32)
+    on_cpu = run(apply_mask_iter(samples, rate, mask, block_frames=50))
+    assert np.array_equal(run(apply_mask_iter(samples, rate, mask, block_frames=50,
+                                              device=torch.device("cpu"))), on_cpu)
+    with pytest.raises(RuntimeError):
+        run(apply_mask_iter(samples, rate, mask, device="no-such-device"))
+    if torch.cuda.is_available():
+        on_gpu = run(apply_mask_iter(samples, rate, mask, block_frames=50, device="cuda"))
+        assert np.max(np.abs(on_gpu - on_cpu)) < 1e-5
+
+
 def test_high_band_follows_the_upper_model_band():
     """Above 8 kHz the mask is the mean of the model's 4-8 kHz mask: zero there -> no air band."""
     rate = 44100

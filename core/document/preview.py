@@ -150,7 +150,8 @@ def reseparate_iter(model, samples: np.ndarray, sample_rate: int, mono16: np.nda
     a, b = max(first - pad, 0), min(stop + pad, n_frames)
     local = analysis.vocal_mask[:, a:b].copy()
     local[:, first - a:stop - a] = mask
-    vocals = apply_mask_range(samples, sample_rate, local, start, end, mask_first_frame=a)
+    vocals = apply_mask_range(samples, sample_rate, local, start, end, mask_first_frame=a,
+                              device=device)
     yield Progress("previewing", 1.0)
     return RangeUpdate(first, stop, mask, start, end, vocals)
 

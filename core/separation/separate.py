@@ -276,50 +276,60 @@ def native_grid(sample_rate: int) -> tuple[int, int]:
 
 
 def _mask_on_native_grid(vocal_mask: np.ndarray, frame_index: np.ndarray, n_fft: int, hop: int,
-                         sample_rate: int, mask_first_frame: int = 0) -> np.ndarray:
+                         sample_rate: int, mask_first_frame: int = 0,
+                         device: torch.device | str = "cpu") -> torch.Tensor:
     """Interpolate the model's mask (N_BINS, n_model_frames) onto native bins x native frames.
 
     frame_index : global native frame numbers, shape (n_native_frames,)
     mask_first_frame : the song's model frame in the mask's first column
-    returns : float32, shape (n_fft // 2 + 1, n_native_frames)
+    returns : float32 tensor on ``device``, shape (n_fft // 2 + 1, n_native_frames); only the
+        mask's columns these frames need go there
     """
     n_model = vocal_mask.shape[1]
     position = frame_index * hop / sample_rate / spectral.HOP_SECONDS - mask_first_frame
     position = np.clip(position, 0, n_model - 1)
     lo = np.floor(position).astype(np.int64)
     hi = np.minimum(lo + 1, n_model - 1)
-    w = (position - lo).astype(np.float32)
-    in_time = vocal_mask[:, lo] * (1 - w) + vocal_mask[:, hi] * w  # (N_BINS, n_native)
+    first, last = int(lo.min()), int(hi.max()) + 1
+    columns = torch.from_numpy(np.ascontiguousarray(vocal_mask[:, first:last],
+                                                    dtype=np.float32)).to(device)
+    w = torch.from_numpy((position - lo).astype(np.float32)).to(device)
+    in_time = (columns[:, torch.from_numpy(lo - first).to(device)] * (1 - w)
+               + columns[:, torch.from_numpy(hi - first).to(device)] * w)  # (N_BINS, n_native)
 
     freqs = np.arange(n_fft // 2 + 1) * sample_rate / n_fft
     model_bin = freqs / spectral.BIN_HZ
     inside = model_bin <= spectral.N_BINS - 1
-    out = np.empty((len(freqs), in_time.shape[1]), dtype=np.float32)
-    fb = model_bin[inside]
+    n_inside = int(inside.sum())  # a prefix of the bins
+    fb = model_bin[:n_inside]
     flo = np.floor(fb).astype(np.int64)
     fhi = np.minimum(flo + 1, spectral.N_BINS - 1)
-    fw = (fb - flo).astype(np.float32)[:, None]
-    out[inside] = in_time[flo] * (1 - fw) + in_time[fhi] * fw
-    if (~inside).any():
+    fw = torch.from_numpy((fb - flo).astype(np.float32)[:, None]).to(device)
+    out = torch.empty((len(freqs), in_time.shape[1]), dtype=torch.float32, device=device)
+    out[:n_inside] = (in_time[torch.from_numpy(flo).to(device)] * (1 - fw)
+                      + in_time[torch.from_numpy(fhi).to(device)] * fw)
+    if n_inside < len(freqs):
         band = slice(int(HIGH_BAND_SOURCE_HZ[0] / spectral.BIN_HZ),
                      int(HIGH_BAND_SOURCE_HZ[1] / spectral.BIN_HZ) + 1)
-        out[~inside] = in_time[band].mean(axis=0, keepdims=True)
+        out[n_inside:] = in_time[band].mean(dim=0, keepdim=True)
     return out
 
 
 def apply_mask_range(samples: np.ndarray, sample_rate: int, vocal_mask: np.ndarray,
-                     start: int, stop: int, *, mask_first_frame: int = 0) -> np.ndarray:
+                     start: int, stop: int, *, mask_first_frame: int = 0,
+                     device: torch.device | str = "cpu") -> np.ndarray:
     """The vocals of samples ``start:stop`` (every channel), exactly as a whole-song pass makes them.
 
     samples : float32, shape (n_channels, n_samples), the whole song
     vocal_mask : float32, shape (N_BINS, n_model_frames), the whole song's mask, or the part of it
         from model frame ``mask_first_frame`` on that covers these samples' STFT windows
     start : a multiple of the native hop (:func:`native_grid`)
+    device : where the STFT, the mask's interpolation and the inverse STFT run
     returns : float32, shape (n_channels, stop - start)
     """
     lo, hi = mask_margins(sample_rate, start, stop, samples.shape[1])
     return apply_mask_piece(samples[:, lo:hi], lo, sample_rate, vocal_mask, start, stop,
-                            mask_first_frame=mask_first_frame)
+                            mask_first_frame=mask_first_frame, device=device)
 
 
 def mask_margins(sample_rate: int, start: int, stop: int, n_samples: int) -> tuple[int, int]:
@@ -329,7 +339,8 @@ def mask_margins(sample_rate: int, start: int, stop: int, n_samples: int) -> tup
 
 
 def apply_mask_piece(piece: np.ndarray, lo: int, sample_rate: int, vocal_mask: np.ndarray,
-                     start: int, stop: int, *, mask_first_frame: int = 0) -> np.ndarray:
+                     start: int, stop: int, *, mask_first_frame: int = 0,
+                     device: torch.device | str = "cpu") -> np.ndarray:
     """:func:`apply_mask_range` given only the samples ``lo:hi`` of :func:`mask_margins` (``piece``,
     shape (n_channels, hi - lo)), e.g. read from a file block by block.
 
@@ -337,21 +348,24 @@ def apply_mask_piece(piece: np.ndarray, lo: int, sample_rate: int, vocal_mask: n
     synthesised from exactly the frames a one-shot STFT of the song would use: no seams.
     """
     n_fft, hop = native_grid(sample_rate)
-    piece = torch.from_numpy(np.ascontiguousarray(piece, dtype=np.float32))
+    piece = torch.from_numpy(np.ascontiguousarray(piece, dtype=np.float32)).to(device)
     spec = spectral.stft(piece, n_fft=n_fft, hop=hop)  # (C, F, frames)
     frames = lo // hop + np.arange(spec.shape[-1])
-    mask = torch.from_numpy(_mask_on_native_grid(vocal_mask, frames, n_fft, hop, sample_rate,
-                                                  mask_first_frame))
-    out = spectral.istft(spec * mask, length=piece.shape[-1], n_fft=n_fft, hop=hop).numpy()
-    return out[:, start - lo:stop - lo]
+    mask = _mask_on_native_grid(vocal_mask, frames, n_fft, hop, sample_rate, mask_first_frame,
+                                device=piece.device)
+    out = spectral.istft(spec * mask, length=piece.shape[-1], n_fft=n_fft, hop=hop)
+    return out[:, start - lo:stop - lo].cpu().numpy()
 
 
 def apply_mask_iter(samples: np.ndarray, sample_rate: int, vocal_mask: np.ndarray, *,
-                    block_frames: int = 2048) -> Job[np.ndarray]:
+                    block_frames: int = 2048,
+                    device: torch.device | str = "cpu") -> Job[np.ndarray]:
     """Apply the model-grid mask to every channel at the native rate, block by block.
 
     samples : float32, shape (n_channels, n_samples)
     vocal_mask : float32, shape (N_BINS, n_model_frames)
+    device : where the transforms run (the analysis's: on a GPU they were the biggest part of
+        the CPU's share of an Update DNN's re-separation)
     returns : vocals, float32, shape (n_channels, n_samples)
 
     Blocks start on the STFT hop grid (:func:`apply_mask_range`): no seams.
@@ -363,7 +377,8 @@ def apply_mask_iter(samples: np.ndarray, sample_rate: int, vocal_mask: np.ndarra
     starts = list(range(0, n_samples, block))
     for n, start in enumerate(starts):
         stop = min(start + block, n_samples)
-        vocals[:, start:stop] = apply_mask_range(samples, sample_rate, vocal_mask, start, stop)
+        vocals[:, start:stop] = apply_mask_range(samples, sample_rate, vocal_mask, start, stop,
+                                                 device=device)
         yield Progress("writing stems", (n + 1) / len(starts))
     return vocals
 
@@ -403,8 +418,8 @@ def separate_iter(audio: Audio, model, *, device: torch.device | str = "cpu",
                                                   corrections=corrections), 0.02, 0.55)
     stems_mask = (analysis.vocal_mask if mask_confidence is None
                   else binary_mask(analysis.vocal_mask, mask_confidence))
-    vocals = yield from scaled(apply_mask_iter(audio.samples, audio.sample_rate, stems_mask),
-                               0.55, 0.8)
+    vocals = yield from scaled(apply_mask_iter(audio.samples, audio.sample_rate, stems_mask,
+                                               device=device), 0.55, 0.8)
     beats = None
     if with_beats:
         from ..music.beats import track_beats_iter

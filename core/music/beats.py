@@ -184,7 +184,7 @@ class _MadmomPipeline:
         """
         import scipy.fft
 
-        if not hasattr(signal, "size") or not hasattr(signal, "__getitem__"):
+        if isinstance(signal, (np.ndarray, list, tuple)):  # else a source, read as it goes
             signal = np.asarray(signal, dtype=np.float32).reshape(-1)
         hop = MADMOM_RATE // FPS
         n_frames = -(-signal.size // hop)

@@ -114,14 +114,15 @@ def open_iter(session, path: str | Path, *, expected_sha256: str | None = None,
     return audio
 
 
-def _separate(session, audio, model, corrections, generation, cancel) -> Job:
-    """Separate with ``model``, steered by ``corrections``; returns a Stage (not committed)."""
+def _separate(session, audio, model, corrections, generation, cancel, mono16=None) -> Job:
+    """Separate with ``model``, steered by ``corrections``; returns a Stage (not committed).
+    mono16 : what the networks hear of ``audio``, when the caller has it (the session keeps it)."""
     from ..separation.separate import separate_iter
     check_not_silent(audio)
     device = session.device
     model.to(device)
     job = separate_iter(audio, model, device=device, with_beats=False,
-                        corrections=corrections)
+                        corrections=corrections, mono16=mono16)
     result = yield from cancellable(job, cancel)
     result.meta["corrections"] = corrections  # what the stems were made with (core.document.preview)
     # Envelopes here, in the job's thread: a long song's take ~0.1 s.
@@ -208,11 +209,12 @@ def update_dnn_iter(session, cancel: CancelFlag | None = None) -> Job[object]:
     config = _adapt_config(session, adapt)
     steps = config.steps if config is not None else getattr(adapt, "DEFAULT_ADAPT_STEPS", 12)
     split = adapt_share(steps, audio.duration_seconds)
-    job = adapt.adapt_iter(session.base_model, session.model_input(), corrections,
+    mono16 = session.model_input()
+    job = adapt.adapt_iter(session.base_model, mono16, corrections,
                            config=config, device=str(session.device), cancel=cancel)
     adapted = yield from scaled(cancellable(job, cancel), 0.0, split)
-    stage = yield from scaled(_separate(session, audio, adapted, corrections, generation, cancel),
-                              split, 1.0)
+    stage = yield from scaled(_separate(session, audio, adapted, corrections, generation, cancel,
+                                        mono16), split, 1.0)
     session.commit_stage(stage, generation, keep_previous=True)
     return stage.result
 

@@ -22,6 +22,14 @@ def _board(plugins):
     return Pedalboard(plugins)
 
 
+def _at_level_of(processed: np.ndarray, original: np.ndarray) -> np.ndarray:
+    """``processed`` scaled to the RMS of ``original`` (left as it is when it is silent), float32:
+    the chains change a stem's colour, not the level the caller drew for it."""
+    rms_in = float(np.sqrt(np.mean(original ** 2)) + 1e-9)
+    rms_out = float(np.sqrt(np.mean(processed ** 2)) + 1e-9)
+    return (processed * (rms_in / rms_out if rms_out > 1e-7 else 1.0)).astype(np.float32)
+
+
 def vocal_chain(voice: np.ndarray, sample_rate: int, rng: np.random.Generator, *,
                 pre_roll: int = 0, reverb_probability: float = 0.7,
                 delay_probability: float = 0.3, double_probability: float = 0.2) -> np.ndarray:
@@ -70,11 +78,7 @@ def vocal_chain(voice: np.ndarray, sample_rate: int, rng: np.random.Generator, *
                               wet_level=float(rng.uniform(0.05, 0.35)), dry_level=1.0,
                               width=0.0))
     wet = _board(plugins)(out[None, :], sample_rate)[0]
-    wet = wet[pre_roll:]
-    dry_rms = float(np.sqrt(np.mean(voice[pre_roll:] ** 2)) + 1e-9)
-    wet_rms = float(np.sqrt(np.mean(wet ** 2)) + 1e-9)
-    # Keep the level the caller drew for the voice: the chain changes its colour, not its level.
-    return (wet * (dry_rms / wet_rms if wet_rms > 1e-7 else 1.0)).astype(np.float32)
+    return _at_level_of(wet[pre_roll:], voice[pre_roll:])
 
 
 def stem_eq(stem: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
@@ -95,10 +99,7 @@ def stem_eq(stem: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.
         HighShelfFilter(cutoff_frequency_hz=float(rng.uniform(2000, 6000)),
                         gain_db=float(rng.uniform(-6, 6))),
     ])
-    y = board(x[None, :], sample_rate)[0]
-    rms_in = float(np.sqrt(np.mean(x ** 2)) + 1e-9)
-    rms_out = float(np.sqrt(np.mean(y ** 2)) + 1e-9)
-    return (y * (rms_in / rms_out if rms_out > 1e-7 else 1.0)).astype(np.float32)
+    return _at_level_of(board(x[None, :], sample_rate)[0], x)
 
 
 def accompaniment_bus(accompaniment: np.ndarray, sample_rate: int,
@@ -118,7 +119,4 @@ def accompaniment_bus(accompaniment: np.ndarray, sample_rate: int,
         Compressor(threshold_db=float(rng.uniform(-24, -10)), ratio=float(rng.uniform(1.5, 4)),
                    attack_ms=float(rng.uniform(5, 30)), release_ms=float(rng.uniform(80, 300))),
     ])
-    y = board(x[None, :], sample_rate)[0]
-    rms_in = float(np.sqrt(np.mean(x ** 2)) + 1e-9)
-    rms_out = float(np.sqrt(np.mean(y ** 2)) + 1e-9)
-    return (y * (rms_in / rms_out if rms_out > 1e-7 else 1.0)).astype(np.float32)
+    return _at_level_of(board(x[None, :], sample_rate)[0], x)

@@ -72,7 +72,8 @@ def main() -> None:
         start = time.perf_counter()
         first, stop = preview.changed_frames(old, new, result.analysis.n_frames)
         update = run(preview.reseparate_iter(model, audio.samples, audio.sample_rate, mono16,
-                                             result.analysis, result.f0_hz, new, first, stop,
+                                             result.analysis, result.analysis.network_f0_hz(),
+                                             new, first, stop,
                                              device=device))
         preview.apply_update(previewed, audio.samples, update)
         seconds = time.perf_counter() - start

@@ -4,6 +4,7 @@
     isolde separate INPUT [INPUT ...] [-o OUTDIR] [--model FILE] [--device auto|cpu|cuda]
                           [--corrections FILE.csv] [--adapt-steps N] [--mask-confidence A]
                           [--start S] [--end S] [--sample-format float32|pcm24|pcm16]
+                          [--network-pitch]
     isolde train / evaluate / simulate ...   (see ``isolde COMMAND --help``)
 
 Errors the user can fix are one line on stderr and exit status 2.
@@ -57,6 +58,9 @@ def _configure_separate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sample-format", default="float32", choices=STEM_SAMPLE_FORMATS,
                         help="the stems' samples: 32-bit float (default, lossless), 24- or "
                              "16-bit PCM; always at the input's own rate and channels")
+    parser.add_argument("--network-pitch", action="store_true",
+                        help="write the F0 as the network decodes it, without measuring its "
+                             "pitch again on the separated vocal (faster; less exact)")
 
 
 #: ``--sample-format`` choices (the keys of :data:`core.audio.io.SUBTYPES`, named here so that
@@ -165,7 +169,8 @@ def _separate(args: argparse.Namespace, output_set) -> int:
     if not adapting and not sectioned and should_stream(source):
         # A long file: read and written block by block (core.separation.stream).
         downmix, analysis, beats = run_with_bar(
-            _streamed_analysis(source, model, device, outputs), description="isolde")
+            _streamed_analysis(source, model, device, outputs, not args.network_pitch),
+            description="isolde")
         sample_rate, frame_times, f0 = downmix.sample_rate, analysis.frame_times, analysis.f0_hz()
         stems_mask = (analysis.vocal_mask if args.mask_confidence is None
                       else binary_mask(analysis.vocal_mask, args.mask_confidence))
@@ -191,7 +196,8 @@ def _separate(args: argparse.Namespace, output_set) -> int:
             model, corrections = _adapt_module().adapt_for_cli(args, audio, model, device,
                                                                corrections=corrections)
         job = separate_iter(audio, model, device=device, corrections=corrections,
-                            mask_confidence=args.mask_confidence)
+                            mask_confidence=args.mask_confidence,
+                            measure_pitch=not args.network_pitch)
         result = run_with_bar(job, description="isolde")
         analysis, beats, sample_rate = result.analysis, result.beats, result.sample_rate
         frame_times, f0 = result.frame_times, result.f0_hz
@@ -226,7 +232,7 @@ def _separate(args: argparse.Namespace, output_set) -> int:
     return 0
 
 
-def _streamed_analysis(source: Path, model, device, outputs):
+def _streamed_analysis(source: Path, model, device, outputs, measure_pitch: bool):
     """Read a long file block by block, check there is room for its results, analyse it."""
     from .progress import scaled
     from .separation.stream import analyse_file_iter, read_downmix_iter
@@ -236,8 +242,8 @@ def _streamed_analysis(source: Path, model, device, outputs):
     seconds = downmix.n_samples / downmix.sample_rate
     outputs.check(needed_bytes=2 * 4 * downmix.n_channels * downmix.n_samples
                   + int(seconds * 2000))
-    analysis, beats = yield from scaled(analyse_file_iter(downmix, model, device=device),
-                                        0.15, 1.0)
+    analysis, beats = yield from scaled(
+        analyse_file_iter(downmix, model, device=device, measure_pitch=measure_pitch), 0.15, 1.0)
     return downmix, analysis, beats
 
 

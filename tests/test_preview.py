@@ -39,7 +39,8 @@ def test_preview_matches_a_whole_song_separation_where_it_changed_and_keeps_the_
 
     first, stop = preview.changed_frames(old, new, before.analysis.n_frames)
     update = run(preview.reseparate_iter(model, audio.samples, audio.sample_rate,
-                                         model_input(audio), before.analysis, before.f0_hz, new,
+                                         model_input(audio), before.analysis,
+                                         before.analysis.network_f0_hz(), new,
                                          first, stop))
     previewed = copy.deepcopy(before)
     preview.apply_update(previewed, audio.samples, update)

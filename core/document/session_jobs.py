@@ -247,8 +247,8 @@ def preview_iter(session, cancel: CancelFlag | None = None) -> Job[bool]:
     if changed is None:
         return False
     job = reseparate_iter(model, audio.samples, audio.sample_rate, session.model_input(),
-                          result.analysis, result.f0_hz, corrections, *changed,
-                          device=session.device)
+                          result.analysis, result.analysis.network_f0_hz(), corrections,
+                          *changed, device=session.device)
     update = yield from cancellable(job, cancel)
     with session._lock:
         session._still_current(generation)

@@ -21,6 +21,7 @@ from ..audio import spectral
 from ..audio.io import Audio, check_not_silent, resample, to_mono
 from ..errors import IsoldeError
 from ..music import pitch
+from ..music.vocal_pitch import vocal_pitch_iter, with_measured_pitch
 from ..progress import Job, Progress, scaled
 
 #: Model frames processed per chunk, and real-signal context either side of it.
@@ -48,6 +49,10 @@ class ModelAnalysis:
     #: bool (n_frames,): frames the network is sure hold no voice, heard as the accompaniment
     #: alone (:func:`core.separation.exemplars.quiet_frames`); None without an F0 model.
     quiet_frames: np.ndarray | None = None
+    #: float64 (n_frames,), Hz: the pitch measured on the separated vocal
+    #: (:func:`core.music.vocal_pitch.vocal_pitch_iter`, 0 where not measured), which the
+    #: decoded trajectory takes on its voiced frames; None: the network's own pitch.
+    measured_pitch_hz: np.ndarray | None = None
     _decoded: list = field(default_factory=list, repr=False, compare=False)
 
     @property
@@ -58,8 +63,9 @@ class ModelAnalysis:
     def frame_times(self) -> np.ndarray:
         return spectral.frame_times(self.n_frames)
 
-    def f0_hz(self, threshold: float = pitch.VOICING_THRESHOLD) -> np.ndarray:
-        """The decoded trajectory (n_frames,) in Hz, 0 = unvoiced (all 0 without an F0 model)."""
+    def network_f0_hz(self, threshold: float = pitch.VOICING_THRESHOLD) -> np.ndarray:
+        """The trajectory decoded from the saliency alone (n_frames,) in Hz, 0 = unvoiced (all 0
+        without an F0 model)."""
         if self.f0_saliency is None:
             return np.zeros(self.n_frames)
         # The contour decoding takes about 0.5 s on a 4-minute song: decode once per saliency.
@@ -68,6 +74,18 @@ class ModelAnalysis:
             self._decoded = cached = [self.f0_saliency, threshold,
                                       pitch.saliency_to_f0(self.f0_saliency, threshold=threshold)]
         return cached[2].copy()
+
+    def f0_hz(self, threshold: float = pitch.VOICING_THRESHOLD) -> np.ndarray:
+        """The trajectory Isolde shows (n_frames,) in Hz, 0 = unvoiced: the network's voicing,
+        with the pitch measured on the separated vocal where there is one."""
+        return with_measured_pitch(self.network_f0_hz(threshold), self.measured_pitch_hz)
+
+    def f0_with_pitch_guesses(self) -> np.ndarray:
+        """:meth:`f0_hz` in the MIREX convention for melody evaluation
+        (:func:`core.music.pitch.f0_with_pitch_guesses`): unvoiced frames as the negative of
+        their pitch guess."""
+        return with_measured_pitch(pitch.f0_with_pitch_guesses(self.f0_saliency),
+                                   self.measured_pitch_hz)
 
 
 @dataclass
@@ -197,7 +215,7 @@ def _with_exemplars(analysis: ModelAnalysis, magnitude, corrections, device) -> 
     from .corrections import Corrections
     from .exemplars import combine_with_exemplars, quiet_frames
 
-    estimated = analysis.f0_hz()
+    estimated = analysis.network_f0_hz()
     if analysis.f0_saliency is not None:
         analysis.quiet_frames = quiet_frames(analysis.f0_saliency, estimated, analysis.vocal_mask)
     shown, deleted, corrected = (corrections or Corrections()).exemplar_frames(
@@ -400,16 +418,40 @@ def check_mask_confidence(mask_confidence: float) -> None:
         raise IsoldeError(f"The mask confidence must lie between 0 and 1 (got {mask_confidence})")
 
 
+def measure_pitch_iter(analysis: ModelAnalysis, mono16: np.ndarray, *,
+                       device: torch.device | str = "cpu") -> Job[None]:
+    """Measure the melody's pitch on the vocal the analysis separates from ``mono16`` (the song's
+    :func:`model_input`) and keep it in ``analysis.measured_pitch_hz``
+    (:mod:`core.music.vocal_pitch`). Nothing to do without an F0 model."""
+    if analysis.f0_saliency is None:
+        return
+    yield Progress("measuring the melody", 0.0)
+    samples = mono16[None]
+    n = samples.shape[1]
+
+    def vocal_between(start: int, stop: int) -> np.ndarray:
+        start, stop = min(start, n), min(stop, n)
+        if start >= stop:
+            return np.zeros(0, dtype=np.float32)
+        return apply_mask_range(samples, spectral.MODEL_SAMPLE_RATE, analysis.vocal_mask,
+                                start, stop, device=device)[0]
+
+    analysis.measured_pitch_hz = yield from vocal_pitch_iter(vocal_between, analysis.f0_saliency)
+
+
 def separate_iter(audio: Audio, model, *, device: torch.device | str = "cpu",
                   with_beats: bool = True, corrections=None,
                   mask_confidence: float | None = None,
-                  mono16: np.ndarray | None = None) -> Job[SeparationResult]:
+                  mono16: np.ndarray | None = None,
+                  measure_pitch: bool = True) -> Job[SeparationResult]:
     """Analyse and separate a whole song. Yields progress; returns a :class:`SeparationResult`.
 
     mask_confidence : None for the network's soft mask (the default), or alpha in (0, 1) for
         :func:`binary_mask`; the analysis keeps the soft mask either way.
     mono16 : :func:`model_input` of ``audio`` when the caller keeps it (the editor does: each
         Update DNN would resample the song again, 0.17 s for 4 minutes on the 2-core CPU)
+    measure_pitch : measure the melody's pitch again on the separated vocal
+        (:func:`measure_pitch_iter`); False keeps the network's own pitch (faster)
     """
     check_not_silent(audio)
     if mask_confidence is not None:
@@ -418,7 +460,9 @@ def separate_iter(audio: Audio, model, *, device: torch.device | str = "cpu",
     mono16 = model_input(audio) if mono16 is None else mono16
     magnitude = spectral.model_magnitude(mono16)
     analysis = yield from scaled(analyse_any_iter(model, mono16, magnitude, device=device,
-                                                  corrections=corrections), 0.02, 0.55)
+                                                  corrections=corrections), 0.02, 0.45)
+    if measure_pitch:
+        yield from scaled(measure_pitch_iter(analysis, mono16, device=device), 0.45, 0.55)
     stems_mask = (analysis.vocal_mask if mask_confidence is None
                   else binary_mask(analysis.vocal_mask, mask_confidence))
     vocals = yield from scaled(apply_mask_iter(audio.samples, audio.sample_rate, stems_mask,

@@ -42,7 +42,7 @@ from ..audio.truncation import truncation_of
 from ..errors import AudioError
 from ..progress import Job, Progress, scaled
 from .separate import (ModelAnalysis, analyse_any_iter, apply_mask_piece, mask_margins,
-                       native_grid)
+                       measure_pitch_iter, native_grid)
 
 #: Songs longer than this (s) are separated from the file, block by block.
 STREAM_SECONDS = 600.0
@@ -172,11 +172,12 @@ def read_downmix_iter(path: str | os.PathLike) -> Job[FileDownmix]:
     return FileDownmix(path, rate, channels, filled, peak, mono16)
 
 
-def analyse_file_iter(downmix: FileDownmix, model, *, device="cpu",
-                      with_beats: bool = True) -> Job[tuple[ModelAnalysis, object]]:
-    """The beats (the file read again as it goes), then the networks chunk by chunk; returns
-    (analysis, beats). The beats come first, so that their features (0.45 GB for an hour) are
-    released before the mask and the saliency are allocated."""
+def analyse_file_iter(downmix: FileDownmix, model, *, device="cpu", with_beats: bool = True,
+                      measure_pitch: bool = True) -> Job[tuple[ModelAnalysis, object]]:
+    """The beats (the file read again as it goes), then the networks chunk by chunk, then the
+    melody's pitch on the separated vocal (``measure_pitch``, :func:`measure_pitch_iter`);
+    returns (analysis, beats). The beats come first, so that their features (0.45 GB for an
+    hour) are released before the mask and the saliency are allocated."""
     beats = None
     if with_beats:
         from ..music.beats import MADMOM_RATE, track_beats_source_iter
@@ -187,7 +188,9 @@ def analyse_file_iter(downmix: FileDownmix, model, *, device="cpu",
             signal.close()
     magnitude = spectral.MagnitudeFrames(downmix.mono16)
     analysis = yield from scaled(analyse_any_iter(model, downmix.mono16, magnitude,
-                                                  device=device), 0.3, 1.0)
+                                                  device=device), 0.3, 0.85)
+    if measure_pitch:
+        yield from scaled(measure_pitch_iter(analysis, downmix.mono16, device=device), 0.85, 1.0)
     return analysis, beats
 
 

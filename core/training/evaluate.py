@@ -43,7 +43,7 @@ def score_track(model, track, *, device="cpu", fast: bool = False) -> dict[str, 
     result = run(separate_iter(audio, model, device=device, with_beats=False))
     row = separation_scores(track, result.vocals[0], result.accompaniment[0], fast)
     if model.has_f0:
-        guesses = pitch.f0_with_pitch_guesses(result.analysis.f0_saliency)
+        guesses = result.analysis.f0_with_pitch_guesses()
         row.update(melody_metrics(track.f0_times, track.f0_hz, result.frame_times, guesses))
         shown = melody_metrics(track.f0_times, track.f0_hz, result.frame_times, result.f0_hz)
         row["raw_pitch_voiced"] = shown["raw_pitch_accuracy"]

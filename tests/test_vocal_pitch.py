@@ -1,0 +1,113 @@
+"""The melody's pitch measured on the separated vocal (core.music.vocal_pitch)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.audio import spectral
+from core.audio.io import Audio
+from core.music import pitch, vocal_pitch
+from core.progress import run
+from core.separation.separate import separate_iter
+
+RATE = spectral.MODEL_SAMPLE_RATE
+
+
+def sung(f0_of_t, seconds: float, *, odd: float = 1.0, noise: float = 0.02, seed: int = 0):
+    """A harmonic voice at 16 kHz following ``f0_of_t`` (Hz per sample); ``odd`` scales its odd
+    harmonics (small: the octave above is nearly as plausible). Returns (samples, f0 per sample)."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    f0 = f0_of_t(t)
+    phase = 2 * np.pi * np.cumsum(f0) / RATE
+    voice = sum((odd if h % 2 else 1.0) * np.sin(h * phase) / h for h in range(1, 12))
+    voice = voice + noise * np.random.default_rng(seed).standard_normal(len(t))
+    return voice, f0
+
+
+def frame_truth(f0_per_sample: np.ndarray, n_frames: int) -> np.ndarray:
+    at = np.minimum(np.arange(n_frames) * spectral.HOP, len(f0_per_sample) - 1)
+    return f0_per_sample[at]
+
+
+def cents(a, b):
+    return 1200 * np.abs(np.log2(np.asarray(a) / np.asarray(b)))
+
+
+def test_cmndf_is_yins_difference_function():
+    frames = np.random.default_rng(1).standard_normal((3, vocal_pitch.YIN_FRAME))
+    out = vocal_pitch.cmndf(frames)
+    width = vocal_pitch.YIN_FRAME - vocal_pitch.MAX_PERIOD
+    for f in range(3):
+        x = frames[f]
+        d = np.array([np.sum((x[:width] - x[lag:lag + width]) ** 2)
+                      for lag in range(vocal_pitch.MAX_PERIOD + 1)])
+        expected = np.ones_like(d)
+        expected[1:] = d[1:] / (np.cumsum(d[1:]) / np.arange(1, len(d)))
+        np.testing.assert_allclose(out[f], expected, rtol=1e-6, atol=1e-9)
+
+
+def test_the_contour_follows_a_sung_melody_to_a_few_cents():
+    notes = 180.0 * 2 ** (np.array([0, 3, 7, 12, 5]) / 12)
+    voice, f0 = sung(lambda t: notes[(t * 2).astype(int) % 5] * (1 + 0.01 * np.sin(2 * np.pi * 5 * t)),
+                     3.0)
+    n_frames = len(voice) // spectral.HOP + 1
+    found = vocal_pitch.yin_contour(voice, n_frames)
+    error = cents(found, frame_truth(f0, n_frames))
+    assert np.median(error) < 5
+    assert np.mean(error < 50) > 0.97
+
+
+def test_the_networks_saliency_settles_the_octave_the_vocal_leaves_open():
+    # Odd harmonics 20 dB down: alone, the voice reads as its own octave above.
+    voice, f0 = sung(lambda t: np.full_like(t, 150.0), 2.0, odd=0.1, noise=0.0)
+    n_frames = len(voice) // spectral.HOP + 1
+    for told in (150.0, 300.0):
+        prior = pitch.f0_to_saliency(np.full(n_frames, told))
+        found = vocal_pitch.yin_contour(voice, n_frames, prior)
+        assert np.mean(cents(found, told) < 50) > 0.95, told
+
+
+def test_a_song_is_measured_in_pieces_as_in_one(monkeypatch):
+    voice, f0 = sung(lambda t: 200.0 * 2 ** (np.floor(t) % 4 / 12), 6.0)
+    n_frames = len(voice) // spectral.HOP + 1
+    saliency = pitch.f0_to_saliency(frame_truth(f0, n_frames) * 1.01)
+
+    def between(start, stop):
+        return voice[start:stop]
+
+    whole = run(vocal_pitch.vocal_pitch_iter(between, saliency))
+    monkeypatch.setattr(vocal_pitch, "PIECE_FRAMES", 97)  # many pieces, none aligned to notes
+    pieces = run(vocal_pitch.vocal_pitch_iter(between, saliency))
+    assert pieces.shape == whole.shape == (n_frames,)
+    assert np.mean(cents(pieces, whole) < 5) > 0.99
+    assert np.median(cents(whole, frame_truth(f0, n_frames))) < 5
+
+
+def test_the_measured_pitch_keeps_the_networks_voicing():
+    network = np.array([0.0, 220.0, -230.0, 0.0, 240.0])
+    measured = np.array([100.0, 221.0, 231.0, 0.0, 0.0])
+    np.testing.assert_allclose(vocal_pitch.with_measured_pitch(network, measured),
+                               [0.0, 221.0, -231.0, 0.0, 240.0])
+    np.testing.assert_allclose(vocal_pitch.with_measured_pitch(network, None), network)
+
+
+@pytest.mark.parametrize("silent", [False, True])
+def test_separation_measures_the_pitch_and_leaves_the_stems_alone(silent):
+    from tests.conftest import synth_song, tiny_model
+
+    mixture, _voice, _f0 = synth_song(seconds=2.0)
+    if silent:  # a song whose vocal the mask removes entirely still gets an answer
+        mixture[:, : mixture.shape[1] // 2] = 0.0
+    audio = Audio(mixture, 44100)
+    model = tiny_model()
+    measured = run(separate_iter(audio, model, with_beats=False))
+    plain = run(separate_iter(audio, model, with_beats=False, measure_pitch=False))
+    np.testing.assert_array_equal(measured.vocals, plain.vocals)
+    assert plain.analysis.measured_pitch_hz is None
+    shown, network = measured.f0_hz, plain.f0_hz
+    np.testing.assert_array_equal(shown > 0, network > 0)  # the network's voicing
+    assert measured.analysis.measured_pitch_hz.shape == (measured.analysis.n_frames,)
+    assert np.all(np.isfinite(shown))
+    voiced = shown > 0
+    if voiced.any():
+        np.testing.assert_array_equal(shown[voiced], measured.analysis.measured_pitch_hz[voiced])

@@ -142,7 +142,6 @@ def _separate(args: argparse.Namespace, output_set) -> int:
 
     from .audio.io import SUBTYPES, load_audio, load_audio_section
     from .music.beats import write_beats_csv
-    from .separation.confidence import f0_confidence
     from .separation.export import write_confidence_csv, write_f0_csv, write_stems
     from .separation.model_files import load_checked_model as load_model
     from .progress import run_with_bar
@@ -211,9 +210,7 @@ def _separate(args: argparse.Namespace, output_set) -> int:
         try:
             write_all_stems(staging)
             write_f0_csv(staging / "f0.csv", frame_times + offset, f0)
-            confidence = (f0_confidence(analysis.f0_saliency, analysis.f0_hz(),
-                                        analysis.vocal_mask)
-                          if analysis.f0_saliency is not None
+            confidence = (analysis.f0_confidence() if analysis.f0_saliency is not None
                           else np.zeros(len(f0), dtype=np.float32))
             if corrections is not None:
                 corrected, _ = corrections.to_frames(frame_times)

@@ -6,9 +6,11 @@
 Runs the model over clips of the training split of ``--train`` (spread over it), computes
 :func:`core.separation.confidence.confidence_features` and the wrong frames (more than 50 cents
 off the reference, or wrongly voiced), fits a logistic regression (scikit-learn, which librosa
-already brings) on the standardised features and prints the constants to paste into
-``confidence.py``; then the median per-clip ROC AUC on the validation split of each ``--check``
-set, with the fitted and with the current weights.
+already brings) on the standardised features and prints the ``Regression`` to paste into
+``confidence.py`` (``MEASURED_PITCH``: the F0 with its pitch measured on the separated vocal, as
+Isolde shows it; with ``--network-pitch``, ``NETWORK_PITCH``: the network's own contour); then
+the median per-clip ROC AUC on the validation split of each ``--check`` set, with the fitted and
+with the current weights.
 
 ``--produced-crops N`` adds N crops of the same training clips made to sound produced
 (:class:`core.training.sources.CropSampler` with every voice through the vocal chain, every
@@ -31,8 +33,13 @@ from core.music import pitch  # noqa: E402
 from core.progress import run  # noqa: E402
 from core.separation import confidence  # noqa: E402
 from core.separation.model_files import load_checked_model  # noqa: E402
-from core.separation.separate import analyse_iter  # noqa: E402
+from core.separation.separate import analyse_iter, measure_pitch_iter  # noqa: E402
 from core.training.sources import open_source, pool_track  # noqa: E402
+
+
+#: Fit the regression for the network's own contour (``--network-pitch``) instead of the
+#: pitch measured on the separated vocal.
+NETWORK_PITCH = False
 
 
 def clip_frames(model, track) -> tuple[np.ndarray, np.ndarray]:
@@ -47,6 +54,8 @@ def frames_of(model, mixture: np.ndarray, times_f0: tuple[np.ndarray, np.ndarray
     as (times, Hz) or per model frame."""
     magnitude = spectral.model_magnitude(torch.from_numpy(mixture))
     analysis = run(analyse_iter(model, magnitude))
+    if not NETWORK_PITCH:
+        run(measure_pitch_iter(analysis, np.asarray(mixture, dtype=np.float32)))
     f0 = analysis.f0_hz()
     times = analysis.frame_times
     if reference_frames is not None:
@@ -98,7 +107,13 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--produced-crops", type=int, default=0,
                         help="produced-sounding crops of the training clips added to the fit")
+    parser.add_argument("--network-pitch", action="store_true",
+                        help="fit confidence.NETWORK_PITCH (the network's own contour) instead "
+                             "of confidence.MEASURED_PITCH")
     args = parser.parse_args()
+    global NETWORK_PITCH
+    NETWORK_PITCH = args.network_pitch
+    shipped = confidence.NETWORK_PITCH if NETWORK_PITCH else confidence.MEASURED_PITCH
     model = load_checked_model(args.model)
     train_set, _ = open_source(args.train)
     frames = collect(model, train_set, args.clips)
@@ -109,18 +124,16 @@ def main() -> None:
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
     fit = LogisticRegression(max_iter=3000, C=1.0).fit((x - mean) / scale, y)
     print(f"# {len(y)} frames of {len(frames)} clips, {100 * y.mean():.1f} % wrong")
-    print(f"FEATURE_MEAN = np.array({np.round(mean, 6).tolist()})")
-    print(f"FEATURE_SCALE = np.array({np.round(scale, 6).tolist()})")
-    print(f"WEIGHTS = np.array({np.round(fit.coef_[0], 6).tolist()})")
-    print(f"INTERCEPT = {float(np.round(fit.intercept_[0], 6))}")
+    print(f"Regression(mean=np.array({np.round(mean, 6).tolist()}),")
+    print(f"           scale=np.array({np.round(scale, 6).tolist()}),")
+    print(f"           weights=np.array({np.round(fit.coef_[0], 6).tolist()}),")
+    print(f"           intercept={float(np.round(fit.intercept_[0], 6))})")
 
     def fitted(features):
         return 1.0 - fit.predict_proba((features - mean) / scale)[:, 1]
 
     def current(features):
-        logits = (((features - confidence.FEATURE_MEAN) / confidence.FEATURE_SCALE)
-                  @ confidence.WEIGHTS + confidence.INTERCEPT)
-        return 1.0 / (1.0 + np.exp(np.clip(logits, -50, 50)))
+        return shipped.confidence(features)
 
     for spec in args.check:
         _, valid = open_source(spec)

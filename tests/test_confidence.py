@@ -11,13 +11,16 @@ def _ridge(bin_, height):
     return (height * np.exp(-0.5 * (grid - bin_) ** 2)).astype(np.float32)
 
 
-def test_confidence_is_low_on_borderline_voicing_and_competing_octaves():
+@pytest.mark.parametrize("measured_pitch", [False, True])
+def test_confidence_is_low_on_borderline_voicing_and_competing_octaves(measured_pitch):
     saliency = np.zeros((pitch.N_F0_BINS, 90), dtype=np.float32)
     saliency[:, :30] = _ridge(100, 0.95)[:, None]                    # clear note
     saliency[:, 30:60] = _ridge(100, 0.12)[:, None]                  # barely voiced
     saliency[:, 60:90] = (_ridge(100, 0.9) + _ridge(160, 0.85))[:, None]  # octave rival
     mask = np.full((512, 90), 0.5, dtype=np.float32)
-    confidence = f0_confidence(saliency, None, mask)
+    # Either regression: the network's contour's, or the one for the pitch measured on the vocal
+    confidence = f0_confidence(saliency, pitch.saliency_to_f0(saliency), mask,
+                               measured_pitch=measured_pitch)
     assert confidence.shape == (90,) and confidence.min() >= 0 and confidence.max() <= 1
     clear, borderline, rival = (confidence[a + 10:a + 20].mean() for a in (0, 30, 60))
     # The fitted regression's figures (0.999, 0.44, 0.975 with today's weights) move with each
@@ -68,3 +71,24 @@ def test_evaluate_reports_the_confidence_auc(tmp_path):
     with open(tmp_path / "e.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert "confidence_auc" in rows[0]
+
+
+def test_the_shown_confidence_never_moves_the_separation(monkeypatch):
+    """The exemplars' quiet frames judge the network's own contour with its own regression, so
+    refitting the confidence of the measured pitch cannot change a separation."""
+    from core.separation import confidence
+    from core.separation.exemplars import quiet_frames
+
+    saliency = np.zeros((pitch.N_F0_BINS, 90), dtype=np.float32)
+    saliency[:, :30] = _ridge(100, 0.95)[:, None]
+    saliency[:, 30:60] = _ridge(100, 0.05)[:, None]  # unvoiced, not quite sure of it
+    saliency[:, 60:90] = 0.002                       # unvoiced, sure
+    mask = np.full((512, 90), 0.3, dtype=np.float32)
+    f0 = pitch.saliency_to_f0(saliency)
+    before = quiet_frames(saliency, f0, mask)
+    sure = confidence.Regression(np.zeros(16), np.ones(16), np.zeros(16), -50.0)  # always sure
+    monkeypatch.setattr(confidence, "MEASURED_PITCH", sure)
+    np.testing.assert_array_equal(quiet_frames(saliency, f0, mask), before)
+    monkeypatch.setattr(confidence, "NETWORK_PITCH", sure)
+    after = quiet_frames(saliency, f0, mask)
+    assert after.sum() > before.sum() and np.all(after == (f0 <= 0))

@@ -176,11 +176,7 @@ class Session:
             return np.zeros(len(times), dtype=np.float32)
         cached = self._confidence_cache
         if cached is None or cached[0] is not self.result:
-            from ..separation.confidence import f0_confidence
-
-            analysis = self.result.analysis
-            cached = (self.result, f0_confidence(analysis.f0_saliency, self.result.f0_hz,
-                                                 analysis.vocal_mask))
+            cached = (self.result, self.result.analysis.f0_confidence())
             self._confidence_cache = cached
         corrected, _ = corrected_frames(self.corrections, times)
         return np.where(corrected, np.float32(1.0), cached[1])

@@ -7,27 +7,31 @@ ridge (more than a semitone away) and the octaves are against the chosen F0, the
 the neighbouring frames, the distance to the nearest voicing change, the length of the voiced
 run, whether the frame is voiced, and the vocal mask's mean over all bins and below 4 kHz (each
 also signed by the voicing: a frame called unvoiced whose mask holds a voice is a likely miss).
-Its weights (:data:`WEIGHTS`) were fitted by ``scripts/fit_confidence.py`` on 120 MIR-1K
-training clips with ``isolde-f0-svs-vad``, against the frames whose F0 is wrong (more than 50
-cents off the reference, or wrongly voiced). Weights fitted on one model's outputs serve another
-less well (``isolde-f0-svs-vad`` with the weights fitted on ``isolde-f0-svs``: 0.854 / 0.773
-instead of 0.883 / 0.792); refit them for a new default. Refitted on the outputs of
-``isolde-f0-svs-produced``'s recipe (a fine-tune of ``isolde-f0-svs-vad``) they scored the same on
-MIR-1K (0.884), so they stayed.
+Two regressions, fitted by ``scripts/fit_confidence.py`` on 120 MIR-1K training clips against
+the frames whose F0 is wrong (more than 50 cents off the reference, or wrongly voiced): one for
+the trajectory Isolde shows, whose pitch is measured on the separated vocal
+(:data:`MEASURED_PITCH`, with ``isolde-f0-svs-sdr``), and one for the network's own contour
+(:data:`NETWORK_PITCH`, with ``isolde-f0-svs-vad``), which also picks the frames the network is
+sure hold no voice for the exemplars, so that the separation does not move with the first.
+Weights fitted on one model's outputs serve another less well (``isolde-f0-svs-vad`` with the
+weights fitted on ``isolde-f0-svs``: 0.854 / 0.773 instead of 0.883 / 0.792); refit them for a
+new default.
 
-Measured (ROC AUC of low confidence against wrong frames, median per clip; the script's own
-check, with ``isolde-f0-svs-vad``): the 133 MIR-1K validation clips 0.883 and the produced dev
-set 0.792 (``isolde-f0-svs-produced``: 0.878, and 0.770 cross-validated on the produced set,
-whose excerpts it was trained on; ``isolde-f0-svs-sdr``, the default: 0.878 and 0.764). With
-``isolde-f0-svs`` the earlier hand-made product of the voicing margin and the second ridge
-scored 0.860 and 0.703, and the same regression fitted on that model's outputs 0.897 and
-0.793. The produced figure is held down by the frames where pYIN hears a voice too quiet to
-hear in the mix and the network, surest there, does not (a more trustworthy reference would not
-lift it: research notes, "Per-frame confidence"); the dev set chose
-this feature set among six (``docs/research-notes.md``, "Per-frame confidence"), so it is a
-little optimistic.
+Measured (ROC AUC of low confidence against wrong frames, median per clip), the default model:
+the shown trajectory with :data:`MEASURED_PITCH` on the 133 MIR-1K validation clips 0.888 and
+the produced dev set 0.794 (the script's check; 0.775 cross-validated, each excerpt through the
+fold model that never heard it); the network's contour with :data:`NETWORK_PITCH` 0.878 and
+0.764 cross-validated; the measured pitch judged with :data:`NETWORK_PITCH` 0.885 and 0.764.
+With ``isolde-f0-svs`` the earlier hand-made product of the voicing margin and the second ridge
+scored 0.860 and 0.703. The produced figure is held down by the frames where pYIN hears a voice
+too quiet to hear in the mix and the network, surest there, does not (a more trustworthy
+reference would not lift it: research notes, "Per-frame confidence"); the dev set chose this
+feature set among six (``docs/research-notes.md``, "Per-frame confidence"), so it is a little
+optimistic.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -124,40 +128,76 @@ def confidence_features(saliency: np.ndarray, f0_hz: np.ndarray,
     return out
 
 
-#: Per feature (in :data:`FEATURES` order): mean and standard deviation of the training frames
-#: and the logistic regression's weight on the standardised feature; then its intercept. The
-#: regression predicts that the frame is wrong; the confidence is one minus that probability.
-#: Written by ``scripts/fit_confidence.py``.
-FEATURE_MEAN = np.array([2.806555, 0.8262, 0.799532, 0.316546, 0.091605, 0.489998, 0.589713,
-    1.883988, 2.220822, 2.794994, 0.747729, 2.945782, 0.377035, -0.220048, 0.309396, -0.1992])
-FEATURE_SCALE = np.array([1.333047, 0.825468, 0.232125, 0.351583, 0.191242, 0.32508, 0.12743,
-    1.503115, 1.118052, 1.141864, 0.434316, 1.832276, 0.242236, 0.390402, 0.19275, 0.305283])
-WEIGHTS = np.array([-1.017162, 0.098584, -0.111661, 0.324696, 0.060644, -0.630563, 0.411751,
-    -0.022378, -0.001773, -0.417017, 1.586753, -0.227571, -0.107452, -0.248307, 0.119031,
-    0.272967])
-INTERCEPT = -2.380743
+@dataclass(frozen=True)
+class Regression:
+    """Per feature (in :data:`FEATURES` order): mean and standard deviation of the training
+    frames and the logistic regression's weight on the standardised feature; then its
+    intercept. It predicts that the frame is wrong; the confidence is one minus that
+    probability. Written by ``scripts/fit_confidence.py``."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    intercept: float
+
+    def confidence(self, features: np.ndarray) -> np.ndarray:
+        logits = ((features - self.mean) / self.scale) @ self.weights + self.intercept
+        return (1.0 / (1.0 + np.exp(np.clip(logits, -50, 50)))).astype(np.float32)
+
+
+#: Fitted on the errors of the network's own contour (``--network-pitch``), 120 MIR-1K
+#: training clips with ``isolde-f0-svs-vad``; it also decides the frames the network is sure
+#: hold no voice (:func:`core.separation.exemplars.quiet_frames`).
+NETWORK_PITCH = Regression(
+    mean=np.array([2.806555, 0.8262, 0.799532, 0.316546, 0.091605, 0.489998, 0.589713,
+                   1.883988, 2.220822, 2.794994, 0.747729, 2.945782, 0.377035, -0.220048,
+                   0.309396, -0.1992]),
+    scale=np.array([1.333047, 0.825468, 0.232125, 0.351583, 0.191242, 0.32508, 0.12743,
+                    1.503115, 1.118052, 1.141864, 0.434316, 1.832276, 0.242236, 0.390402,
+                    0.19275, 0.305283]),
+    weights=np.array([-1.017162, 0.098584, -0.111661, 0.324696, 0.060644, -0.630563,
+                      0.411751, -0.022378, -0.001773, -0.417017, 1.586753, -0.227571,
+                      -0.107452, -0.248307, 0.119031, 0.272967]),
+    intercept=-2.380743)
+#: Fitted on the errors of the trajectory Isolde shows, the pitch measured on the separated
+#: vocal (:mod:`core.music.vocal_pitch`), 120 MIR-1K training clips with ``isolde-f0-svs-sdr``.
+MEASURED_PITCH = Regression(
+    mean=np.array([2.684657, 0.767741, 0.754178, 1.465991, 0.55132, 0.501866, 0.614384,
+                   1.861971, 2.200767, 2.676179, 0.743551, 2.906517, 0.19354, -0.081169,
+                   0.185181, -0.096666]),
+    scale=np.array([1.268183, 0.85669, 0.284258, 34.407689, 15.811499, 0.338784, 0.112105,
+                    1.411748, 1.112675, 1.090884, 0.436673, 1.824242, 0.164504, 0.240688,
+                    0.131831, 0.205735]),
+    weights=np.array([-1.325189, 0.209677, -0.1899, 0.29801, 0.376416, 0.160727, 0.460313,
+                      0.033588, 0.001382, -0.717734, 1.316574, -0.207422, -0.257817,
+                      -0.183216, 0.286072, 0.410388]),
+    intercept=-2.699474)
 
 
 def f0_confidence(saliency: np.ndarray, f0_hz: np.ndarray | None = None,
                   vocal_mask: np.ndarray | None = None, *,
-                  threshold: float = pitch.VOICING_THRESHOLD) -> np.ndarray:
+                  threshold: float = pitch.VOICING_THRESHOLD,
+                  measured_pitch: bool = True) -> np.ndarray:
     """Per-frame confidence of the decoded F0.
 
     saliency : (N_F0_BINS, n_frames) in [0, 1]
-    f0_hz : (n_frames,) the decoded trajectory (Hz, 0 = unvoiced); None: decode it here
+    f0_hz : (n_frames,) the decoded trajectory (Hz, 0 = unvoiced); None: decode it here (the
+        network's own contour: ``measured_pitch`` is then ignored)
+    measured_pitch : whether ``f0_hz`` carries the pitch measured on the separated vocal
+        (:data:`MEASURED_PITCH`, the default, as every separation gives it) or the network's
+        own (:data:`NETWORK_PITCH`)
     vocal_mask : (N_BINS, n_frames) the separation's mask; None: a mask of zeros (a model without
         one, or a caller without it; the confidence then leans on the saliency alone)
     returns : float32 (n_frames,) in [0, 1], low where the F0 or its voicing is likely wrong
     """
     saliency = np.asarray(saliency, dtype=np.float32)
     if f0_hz is None:
-        f0_hz = pitch.saliency_to_f0(saliency, threshold=threshold)
+        f0_hz, measured_pitch = pitch.saliency_to_f0(saliency, threshold=threshold), False
     f0_hz = np.asarray(f0_hz, dtype=np.float64)
     if vocal_mask is None:
         vocal_mask = np.zeros((LOW_BAND_BINS, saliency.shape[1]), dtype=np.float32)
     features = confidence_features(saliency, f0_hz, np.asarray(vocal_mask))
-    logits = ((features - FEATURE_MEAN) / FEATURE_SCALE) @ WEIGHTS + INTERCEPT
-    return (1.0 / (1.0 + np.exp(np.clip(logits, -50, 50)))).astype(np.float32)
+    return (MEASURED_PITCH if measured_pitch else NETWORK_PITCH).confidence(features)
 
 
 def wrong_frames(ref_f0_hz: np.ndarray, est_f0_hz: np.ndarray, *,

@@ -80,6 +80,14 @@ class ModelAnalysis:
         with the pitch measured on the separated vocal where there is one."""
         return with_measured_pitch(self.network_f0_hz(threshold), self.measured_pitch_hz)
 
+    def f0_confidence(self) -> np.ndarray:
+        """How sure Isolde is of each frame of :meth:`f0_hz`, float32 (n_frames,) in [0, 1]
+        (:func:`core.separation.confidence.f0_confidence`; needs an F0 model)."""
+        from .confidence import f0_confidence
+
+        return f0_confidence(self.f0_saliency, self.f0_hz(), self.vocal_mask,
+                             measured_pitch=self.measured_pitch_hz is not None)
+
     def f0_with_pitch_guesses(self) -> np.ndarray:
         """:meth:`f0_hz` in the MIREX convention for melody evaluation
         (:func:`core.music.pitch.f0_with_pitch_guesses`): unvoiced frames as the negative of

@@ -28,7 +28,7 @@ from ..audio.io import Audio
 from ..music import pitch
 from ..music.pitch import interpolate_f0
 from ..progress import Job, Progress, run, run_with_bar
-from ..separation.confidence import error_auc, f0_confidence, wrong_frames
+from ..separation.confidence import error_auc, wrong_frames
 from ..separation.separate import pick_device, separate_iter
 from .baselines import BASELINES, separate_baseline
 from .metrics import MELODY_KEYS, bss_sdr, melody_metrics, nan_median, si_sdr, snr_sdr
@@ -68,8 +68,7 @@ def confidence_auc(track, result) -> float:
     inside = times <= track.f0_times[-1]
     reference = interpolate_f0(track.f0_times, track.f0_hz, times)
     wrong = wrong_frames(reference, result.f0_hz)
-    confidence = f0_confidence(result.analysis.f0_saliency, result.f0_hz,
-                               result.analysis.vocal_mask)
+    confidence = result.analysis.f0_confidence()
     return error_auc(confidence[inside], wrong[inside])
 
 

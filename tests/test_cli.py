@@ -262,3 +262,28 @@ def test_separate_a_folder_of_songs(tmp_path, capsys, tiny_model_file):
     empty.mkdir()
     code, err = _separate(capsys, empty, "-o", tmp_path / "none", "--model", tiny_model_file)
     _assert_clean_failure(code, err, tmp_path / "none", "No audio file in the folder")
+
+
+def test_separate_measures_the_melody_unless_told_not_to(tmp_path, capsys):
+    """The default model's F0 keeps the network's voicing and takes the pitch measured on the
+    separated vocal; ``--network-pitch`` writes the network's own."""
+    mixture, _, truth = synth_song(seconds=3.0)
+    song = tmp_path / "song.wav"
+    sf.write(song, mixture.T, 44100, subtype="PCM_16")
+    tracks = {}
+    for name, extra in (("measured", []), ("network", ["--network-pitch"])):
+        code, err = _separate(capsys, song, "-o", tmp_path / name, "--device", "cpu", *extra)
+        assert code == 0, err
+        with open(tmp_path / name / "f0.csv") as handle:
+            tracks[name] = np.array([[float(r["time"]), float(r["f0"])]
+                                     for r in csv.DictReader(handle)])
+    measured, network = tracks["measured"], tracks["network"]
+    np.testing.assert_array_equal(measured[:, 0], network[:, 0])
+    np.testing.assert_array_equal(measured[:, 1] > 0, network[:, 1] > 0)
+    voiced = measured[:, 1] > 0
+    assert voiced.mean() > 0.5
+    assert np.any(measured[voiced, 1] != network[voiced, 1])
+    reference = np.interp(measured[:, 0], np.arange(len(truth)) * 0.01, truth)
+    sung = voiced & (reference > 0)
+    cents = 1200 * np.abs(np.log2(measured[sung, 1] / reference[sung]))
+    assert np.median(cents) < 20

@@ -43,7 +43,7 @@ NETWORK_PITCH = False
 
 
 def clip_frames(model, track) -> tuple[np.ndarray, np.ndarray]:
-    """(features (n, 16), wrong (n,)) over the frames the reference covers."""
+    """(features (n, 16 or 19), wrong (n,)) over the frames the reference covers."""
     pooled = pool_track(track)
     return frames_of(model, pooled.vocals + pooled.accompaniment, (track.f0_times, track.f0_hz))
 
@@ -56,17 +56,19 @@ def frames_of(model, mixture: np.ndarray, times_f0: tuple[np.ndarray, np.ndarray
     analysis = run(analyse_iter(model, magnitude))
     if not NETWORK_PITCH:
         run(measure_pitch_iter(analysis, np.asarray(mixture, dtype=np.float32)))
-    f0 = analysis.f0_hz()
+    f0, periodicity = analysis.f0_hz(), analysis.vocal_periodicity
     times = analysis.frame_times
     if reference_frames is not None:
         n = min(len(reference_frames), len(f0))
         reference, f0, inside = reference_frames[:n], f0[:n], np.ones(n, dtype=bool)
-        features = confidence.confidence_features(analysis.f0_saliency[:, :n], f0,
-                                                  analysis.vocal_mask[:, :n])
+        features = confidence.confidence_features(
+            analysis.f0_saliency[:, :n], f0, analysis.vocal_mask[:, :n],
+            None if periodicity is None else periodicity[:n])
     else:
         reference = pitch.interpolate_f0(*times_f0, times)
         inside = times <= times_f0[0][-1]
-        features = confidence.confidence_features(analysis.f0_saliency, f0, analysis.vocal_mask)
+        features = confidence.confidence_features(analysis.f0_saliency, f0, analysis.vocal_mask,
+                                                  periodicity)
     return features[inside], confidence.wrong_frames(reference, f0)[inside]
 
 
@@ -133,6 +135,8 @@ def main() -> None:
         return 1.0 - fit.predict_proba((features - mean) / scale)[:, 1]
 
     def current(features):
+        if features.shape[1] != len(shipped.weights):  # a new feature set: nothing to compare
+            return np.full(len(features), np.nan)
         return shipped.confidence(features)
 
     for spec in args.check:

@@ -13,14 +13,19 @@ def _ridge(bin_, height):
 
 @pytest.mark.parametrize("measured_pitch", [False, True])
 def test_confidence_is_low_on_borderline_voicing_and_competing_octaves(measured_pitch):
+    """With the network's own contour, or with a measured pitch whose vocal repeats clearly on
+    the clear note, less on the rival octaves and hardly on the borderline frames."""
     saliency = np.zeros((pitch.N_F0_BINS, 90), dtype=np.float32)
     saliency[:, :30] = _ridge(100, 0.95)[:, None]                    # clear note
     saliency[:, 30:60] = _ridge(100, 0.12)[:, None]                  # barely voiced
     saliency[:, 60:90] = (_ridge(100, 0.9) + _ridge(160, 0.85))[:, None]  # octave rival
     mask = np.full((512, 90), 0.5, dtype=np.float32)
-    # Either regression: the network's contour's, or the one for the pitch measured on the vocal
+    periodicity = None
+    if measured_pitch:
+        periodicity = np.repeat(np.array([[0.9, 0.95], [0.2, 0.4], [0.6, 0.9]], dtype=np.float32),
+                                30, axis=0)
     confidence = f0_confidence(saliency, pitch.saliency_to_f0(saliency), mask,
-                               measured_pitch=measured_pitch)
+                               periodicity=periodicity)
     assert confidence.shape == (90,) and confidence.min() >= 0 and confidence.max() <= 1
     clear, borderline, rival = (confidence[a + 10:a + 20].mean() for a in (0, 30, 60))
     # The fitted regression's figures (0.999, 0.44, 0.975 with today's weights) move with each

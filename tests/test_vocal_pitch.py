@@ -51,10 +51,15 @@ def test_the_contour_follows_a_sung_melody_to_a_few_cents():
     voice, f0 = sung(lambda t: notes[(t * 2).astype(int) % 5] * (1 + 0.01 * np.sin(2 * np.pi * 5 * t)),
                      3.0)
     n_frames = len(voice) // spectral.HOP + 1
-    found = vocal_pitch.yin_contour(voice, n_frames)
+    found, periodicity = vocal_pitch.yin_contour(voice, n_frames)
     error = cents(found, frame_truth(f0, n_frames))
     assert np.median(error) < 5
     assert np.mean(error < 50) > 0.97
+    # a clear voice repeats clearly at its pitch; silence repeats at no period
+    assert periodicity.shape == (n_frames, 2) and np.median(periodicity[:, 0]) > 0.5
+    assert np.all(periodicity[:, 0] <= periodicity[:, 1] + 1e-6)
+    _, nothing = vocal_pitch.yin_contour(np.zeros_like(voice), n_frames)
+    assert np.all(nothing == 0)
 
 
 def test_the_networks_saliency_settles_the_octave_the_vocal_leaves_open():
@@ -63,7 +68,7 @@ def test_the_networks_saliency_settles_the_octave_the_vocal_leaves_open():
     n_frames = len(voice) // spectral.HOP + 1
     for told in (150.0, 300.0):
         prior = pitch.f0_to_saliency(np.full(n_frames, told))
-        found = vocal_pitch.yin_contour(voice, n_frames, prior)
+        found, _ = vocal_pitch.yin_contour(voice, n_frames, prior)
         assert np.mean(cents(found, told) < 50) > 0.95, told
 
 
@@ -75,9 +80,9 @@ def test_a_song_is_measured_in_pieces_as_in_one(monkeypatch):
     def between(start, stop):
         return voice[start:stop]
 
-    whole = run(vocal_pitch.vocal_pitch_iter(between, saliency))
+    whole, _ = run(vocal_pitch.vocal_pitch_iter(between, saliency))
     monkeypatch.setattr(vocal_pitch, "PIECE_FRAMES", 97)  # many pieces, none aligned to notes
-    pieces = run(vocal_pitch.vocal_pitch_iter(between, saliency))
+    pieces, _ = run(vocal_pitch.vocal_pitch_iter(between, saliency))
     assert pieces.shape == whole.shape == (n_frames,)
     assert np.mean(cents(pieces, whole) < 5) > 0.99
     assert np.median(cents(whole, frame_truth(f0, n_frames))) < 5
@@ -107,6 +112,10 @@ def test_separation_measures_the_pitch_and_leaves_the_stems_alone(silent):
     shown, network = measured.f0_hz, plain.f0_hz
     np.testing.assert_array_equal(shown > 0, network > 0)  # the network's voicing
     assert measured.analysis.measured_pitch_hz.shape == (measured.analysis.n_frames,)
+    assert measured.analysis.vocal_periodicity.shape == (measured.analysis.n_frames, 2)
+    assert plain.analysis.vocal_periodicity is None
+    # each is judged by the confidence fitted to it
+    assert measured.analysis.f0_confidence().shape == plain.analysis.f0_confidence().shape
     assert np.all(np.isfinite(shown))
     voiced = shown > 0
     if voiced.any():

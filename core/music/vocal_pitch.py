@@ -142,12 +142,15 @@ def yin_candidates(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return salience.astype(np.float32), (weighted / np.maximum(salience, 1e-12)).astype(np.float32)
 
 
-def yin_contour(samples: np.ndarray, n_frames: int, prior: np.ndarray | None = None) -> np.ndarray:
+def yin_contour(samples: np.ndarray, n_frames: int,
+                prior: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The pitch of a mono 16 kHz signal on ``n_frames`` frames centred on multiples of the
     model's hop: pYIN's candidates (:func:`yin_candidates`), plus ``prior`` (N_F0_BINS,
     n_frames) times :data:`PRIOR_WEIGHT` when given, decoded as one continuous path by
     :func:`core.music.pitch.contour_bins`; on the chosen bin, the candidates' own positions.
-    Returns float64 (n_frames,), Hz, on every frame."""
+    Returns (pitch float64 (n_frames,), Hz, on every frame; periodicity float32 (n_frames, 2):
+    the candidates' mass within a bin of that pitch, and all of it: how clearly the signal
+    repeats at that period, and at any)."""
     hop = spectral.HOP
     padded = np.pad(np.asarray(samples, dtype=np.float64),
                     (YIN_FRAME // 2, YIN_FRAME // 2 + n_frames * hop))
@@ -164,21 +167,24 @@ def yin_contour(samples: np.ndarray, n_frames: int, prior: np.ndarray | None = N
              + salience[chosen, columns] * position[chosen, columns]
              + salience[hi, columns] * position[hi, columns])
     where = np.where(mass > 0, exact / np.maximum(mass, 1e-12), chosen)
-    return pitch.f0_bin_to_hz(where)
+    periodicity = np.stack([mass, salience.sum(axis=0)], axis=1).astype(np.float32)
+    return pitch.f0_bin_to_hz(where), periodicity
 
 
 def vocal_pitch_iter(vocal_between: Callable[[int, int], np.ndarray],
-                     saliency: np.ndarray) -> Job[np.ndarray]:
+                     saliency: np.ndarray) -> Job[tuple[np.ndarray, np.ndarray]]:
     """The pitch of the separated vocal on every frame of the song (:func:`yin_contour`).
 
     vocal_between : ``(start, stop) -> (stop - start,)`` samples of the separated vocal, mono at
         :data:`core.audio.spectral.MODEL_SAMPLE_RATE` (``start`` on the model's hop grid), so
         that a long song's vocal is never held whole
     saliency : the network's F0 saliency (N_F0_BINS, n_frames), the prior
-    Yields Progress("measuring the melody", fraction); returns float64 (n_frames,), Hz.
+    Yields Progress("measuring the melody", fraction); returns :func:`yin_contour`'s pitch and
+    periodicity for the whole song.
     """
     n_frames = saliency.shape[1]
     out = np.zeros(n_frames)
+    periodicity = np.zeros((n_frames, 2), dtype=np.float32)
     hop = spectral.HOP
     starts = list(range(0, n_frames, PIECE_FRAMES))
     for k, a in enumerate(starts):
@@ -186,9 +192,10 @@ def vocal_pitch_iter(vocal_between: Callable[[int, int], np.ndarray],
         lo, hi = max(a - CONTEXT_FRAMES, 0), min(b + CONTEXT_FRAMES, n_frames)
         samples = np.nan_to_num(np.asarray(vocal_between(lo * hop, (hi - 1) * hop + 1),
                                            dtype=np.float64))
-        out[a:b] = yin_contour(samples, hi - lo, saliency[:, lo:hi])[a - lo:b - lo]
+        found, repeats = yin_contour(samples, hi - lo, saliency[:, lo:hi])
+        out[a:b], periodicity[a:b] = found[a - lo:b - lo], repeats[a - lo:b - lo]
         yield Progress("measuring the melody", (k + 1) / len(starts))
-    return out
+    return out, periodicity
 
 
 def with_measured_pitch(f0_hz: np.ndarray, measured_hz: np.ndarray | None) -> np.ndarray:

@@ -6,8 +6,9 @@ its 9-frame mean), the peak's height, the saliency's entropy, how strong the str
 ridge (more than a semitone away) and the octaves are against the chosen F0, the pitch jump to
 the neighbouring frames, the distance to the nearest voicing change, the length of the voiced
 run, whether the frame is voiced, and the vocal mask's mean over all bins and below 4 kHz (each
-also signed by the voicing: a frame called unvoiced whose mask holds a voice is a likely miss).
-Two regressions, fitted by ``scripts/fit_confidence.py`` on 120 MIR-1K training clips against
+also signed by the voicing: a frame called unvoiced whose mask holds a voice is a likely miss);
+with the pitch measured on the separated vocal, three more: how clearly that vocal repeats at
+the pitch (and signed) and at any period. Two regressions, fitted by ``scripts/fit_confidence.py`` on 120 MIR-1K training clips against
 the frames whose F0 is wrong (more than 50 cents off the reference, or wrongly voiced): one for
 the trajectory Isolde shows, whose pitch is measured on the separated vocal
 (:data:`MEASURED_PITCH`, with ``isolde-f0-svs-sdr``), and one for the network's own contour
@@ -18,16 +19,17 @@ weights fitted on ``isolde-f0-svs``: 0.854 / 0.773 instead of 0.883 / 0.792); re
 new default.
 
 Measured (ROC AUC of low confidence against wrong frames, median per clip), the default model:
-the shown trajectory with :data:`MEASURED_PITCH` on the 133 MIR-1K validation clips 0.888 and
-the produced dev set 0.794 (the script's check; 0.775 cross-validated, each excerpt through the
-fold model that never heard it); the network's contour with :data:`NETWORK_PITCH` 0.878 and
-0.764 cross-validated; the measured pitch judged with :data:`NETWORK_PITCH` 0.885 and 0.764.
+the shown trajectory with :data:`MEASURED_PITCH` (the :data:`PERIODICITY_FEATURES` included) on
+the 133 MIR-1K validation clips 0.902 and the produced dev set 0.813 cross-validated (each
+excerpt through the fold model that never heard it; the regression saw only MIR-1K); without
+the periodicity features, refitted, 0.888 and 0.775; the network's contour with
+:data:`NETWORK_PITCH` 0.878 and 0.764. The periodicity of the separated vocal is the first
+feature that speaks of the vocal itself rather than of the networks' outputs.
 With ``isolde-f0-svs`` the earlier hand-made product of the voicing margin and the second ridge
-scored 0.860 and 0.703. The produced figure is held down by the frames where pYIN hears a voice
-too quiet to hear in the mix and the network, surest there, does not (a more trustworthy
-reference would not lift it: research notes, "Per-frame confidence"); the dev set chose this
-feature set among six (``docs/research-notes.md``, "Per-frame confidence"), so it is a little
-optimistic.
+scored 0.860 and 0.703. What holds the produced figure down is the frames where pYIN hears a
+voice too quiet to hear in the mix and the network, surest there, does not (research notes,
+"Per-frame confidence"); the dev set chose the 16 features among six sets and the periodicity
+features among four, so its figures are a little optimistic.
 """
 from __future__ import annotations
 
@@ -51,6 +53,10 @@ LOW_BAND_BINS = 256
 FEATURES = ("margin", "log_margin", "ridge_clearance", "second_ridge", "octave", "peak", "entropy",
             "jump", "distance_to_voicing_change", "margin_smoothed", "voiced", "run_length",
             "mask_mean", "mask_mean_signed", "mask_low", "mask_low_signed")
+#: With the pitch measured on the separated vocal, how clearly that vocal repeats at the
+#: measured pitch (also signed by the voicing: a clear period on a frame called unvoiced is a
+#: likely miss) and at any period (:func:`core.music.vocal_pitch.yin_contour`).
+PERIODICITY_FEATURES = ("periodicity", "periodicity_any", "periodicity_signed")
 
 
 def _logit(x: np.ndarray) -> np.ndarray:
@@ -72,15 +78,18 @@ def _distance_to_change(voiced: np.ndarray) -> np.ndarray:
 
 
 def confidence_features(saliency: np.ndarray, f0_hz: np.ndarray,
-                        vocal_mask: np.ndarray) -> np.ndarray:
-    """The :data:`FEATURES` of each frame, float64 (n_frames, 16).
+                        vocal_mask: np.ndarray, periodicity: np.ndarray | None = None) -> np.ndarray:
+    """The :data:`FEATURES` of each frame, float64 (n_frames, 16), and with ``periodicity``
+    ((n_frames, 2), :attr:`core.separation.separate.ModelAnalysis.vocal_periodicity`) the
+    :data:`PERIODICITY_FEATURES` after them (n_frames, 19).
 
     saliency : (N_F0_BINS, n_frames) in [0, 1]; f0_hz : (n_frames,) the decoded trajectory (Hz,
     0 = unvoiced); vocal_mask : (N_BINS, n_frames) in [0, 1].
     """
     n_bins, n_frames = saliency.shape
     voiced = f0_hz > 0
-    out = np.zeros((n_frames, len(FEATURES)))
+    extra = () if periodicity is None else PERIODICITY_FEATURES
+    out = np.zeros((n_frames, len(FEATURES) + len(extra)))
     if n_frames == 0:
         return out
     peak = saliency.max(axis=0).astype(np.float64)
@@ -123,6 +132,9 @@ def confidence_features(saliency: np.ndarray, f0_hz: np.ndarray,
         np.log1p(_distance_to_change(voiced)), np.convolve(margin, kernel, mode="same"),
         voiced.astype(np.float64), np.log1p(np.minimum(run_length, 10 ** 6)),
         mask_mean, mask_mean * sign, mask_low, mask_low * sign]
+    if periodicity is not None:
+        periodicity = np.asarray(periodicity, dtype=np.float64)
+        columns_of_features += [periodicity[:, 0], periodicity[:, 1], periodicity[:, 0] * sign]
     for column, values in enumerate(columns_of_features):  # no stacked copy of the table
         out[:, column] = values
     return out
@@ -160,44 +172,44 @@ NETWORK_PITCH = Regression(
                       -0.107452, -0.248307, 0.119031, 0.272967]),
     intercept=-2.380743)
 #: Fitted on the errors of the trajectory Isolde shows, the pitch measured on the separated
-#: vocal (:mod:`core.music.vocal_pitch`), 120 MIR-1K training clips with ``isolde-f0-svs-sdr``.
+#: vocal (:mod:`core.music.vocal_pitch`), with the :data:`PERIODICITY_FEATURES` after the others;
+#: 120 MIR-1K training clips with ``isolde-f0-svs-sdr``.
 MEASURED_PITCH = Regression(
-    mean=np.array([2.684657, 0.767741, 0.754178, 1.465991, 0.55132, 0.501866, 0.614384,
-                   1.861971, 2.200767, 2.676179, 0.743551, 2.906517, 0.19354, -0.081169,
-                   0.185181, -0.096666]),
-    scale=np.array([1.268183, 0.85669, 0.284258, 34.407689, 15.811499, 0.338784, 0.112105,
-                    1.411748, 1.112675, 1.090884, 0.436673, 1.824242, 0.164504, 0.240688,
-                    0.131831, 0.205735]),
-    weights=np.array([-1.325189, 0.209677, -0.1899, 0.29801, 0.376416, 0.160727, 0.460313,
-                      0.033588, 0.001382, -0.717734, 1.316574, -0.207422, -0.257817,
-                      -0.183216, 0.286072, 0.410388]),
-    intercept=-2.699474)
+    mean=np.array([2.684657, 0.767741, 0.754261, 1.473734, 0.552017, 0.501866, 0.614384,
+                   1.862149, 2.200767, 2.676179, 0.743551, 2.906517, 0.19354, -0.081169,
+                   0.185181, -0.096666, 0.550425, 0.62012, -0.516632]),
+    scale=np.array([1.268183, 0.85669, 0.284166, 34.433827, 15.81426, 0.338784, 0.112105,
+                    1.412044, 1.112675, 1.090884, 0.436673, 1.824242, 0.164504, 0.240688,
+                    0.131831, 0.205735, 0.383616, 0.42815, 0.428043]),
+    weights=np.array([-1.255037, 0.242836, -0.207429, 0.295138, 0.457055, 0.32013, 0.290995,
+                      -0.18942, 0.116017, -0.524465, 2.26568, -0.205974, -0.142708, -0.213075,
+                      0.172581, 0.635791, -0.389607, 0.472064, 1.382981]),
+    intercept=-2.8007)
 
 
 def f0_confidence(saliency: np.ndarray, f0_hz: np.ndarray | None = None,
                   vocal_mask: np.ndarray | None = None, *,
                   threshold: float = pitch.VOICING_THRESHOLD,
-                  measured_pitch: bool = True) -> np.ndarray:
+                  periodicity: np.ndarray | None = None) -> np.ndarray:
     """Per-frame confidence of the decoded F0.
 
     saliency : (N_F0_BINS, n_frames) in [0, 1]
-    f0_hz : (n_frames,) the decoded trajectory (Hz, 0 = unvoiced); None: decode it here (the
-        network's own contour: ``measured_pitch`` is then ignored)
-    measured_pitch : whether ``f0_hz`` carries the pitch measured on the separated vocal
-        (:data:`MEASURED_PITCH`, the default, as every separation gives it) or the network's
-        own (:data:`NETWORK_PITCH`)
+    f0_hz : (n_frames,) the decoded trajectory (Hz, 0 = unvoiced); None: decode it here
+    periodicity : (n_frames, 2) when ``f0_hz`` carries the pitch measured on the separated vocal
+        (:attr:`core.separation.separate.ModelAnalysis.vocal_periodicity`): judged by
+        :data:`MEASURED_PITCH`; None: the network's own contour, judged by :data:`NETWORK_PITCH`
     vocal_mask : (N_BINS, n_frames) the separation's mask; None: a mask of zeros (a model without
         one, or a caller without it; the confidence then leans on the saliency alone)
     returns : float32 (n_frames,) in [0, 1], low where the F0 or its voicing is likely wrong
     """
     saliency = np.asarray(saliency, dtype=np.float32)
     if f0_hz is None:
-        f0_hz, measured_pitch = pitch.saliency_to_f0(saliency, threshold=threshold), False
+        f0_hz = pitch.saliency_to_f0(saliency, threshold=threshold)
     f0_hz = np.asarray(f0_hz, dtype=np.float64)
     if vocal_mask is None:
         vocal_mask = np.zeros((LOW_BAND_BINS, saliency.shape[1]), dtype=np.float32)
-    features = confidence_features(saliency, f0_hz, np.asarray(vocal_mask))
-    return (MEASURED_PITCH if measured_pitch else NETWORK_PITCH).confidence(features)
+    features = confidence_features(saliency, f0_hz, np.asarray(vocal_mask), periodicity)
+    return (NETWORK_PITCH if periodicity is None else MEASURED_PITCH).confidence(features)
 
 
 def wrong_frames(ref_f0_hz: np.ndarray, est_f0_hz: np.ndarray, *,

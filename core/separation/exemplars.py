@@ -78,7 +78,7 @@ def quiet_frames(saliency: np.ndarray, f0_hz: np.ndarray, vocal_mask: np.ndarray
     from .confidence import f0_confidence
 
     f0_hz = np.asarray(f0_hz, dtype=np.float64)
-    sure = f0_confidence(saliency, f0_hz, vocal_mask, measured_pitch=False) >= QUIET_CONFIDENCE
+    sure = f0_confidence(saliency, f0_hz, vocal_mask) >= QUIET_CONFIDENCE  # NETWORK_PITCH
     return sure & (f0_hz <= 0)
 
 

@@ -53,6 +53,9 @@ class ModelAnalysis:
     #: (:func:`core.music.vocal_pitch.vocal_pitch_iter`, 0 where not measured), which the
     #: decoded trajectory takes on its voiced frames; None: the network's own pitch.
     measured_pitch_hz: np.ndarray | None = None
+    #: float32 (n_frames, 2): how clearly the separated vocal repeats at that pitch, and at any
+    #: period (:func:`core.music.vocal_pitch.yin_contour`); measured with the pitch.
+    vocal_periodicity: np.ndarray | None = None
     _decoded: list = field(default_factory=list, repr=False, compare=False)
 
     @property
@@ -86,7 +89,7 @@ class ModelAnalysis:
         from .confidence import f0_confidence
 
         return f0_confidence(self.f0_saliency, self.f0_hz(), self.vocal_mask,
-                             measured_pitch=self.measured_pitch_hz is not None)
+                             periodicity=self.vocal_periodicity)
 
     def f0_with_pitch_guesses(self) -> np.ndarray:
         """:meth:`f0_hz` in the MIREX convention for melody evaluation
@@ -444,7 +447,8 @@ def measure_pitch_iter(analysis: ModelAnalysis, mono16: np.ndarray, *,
         return apply_mask_range(samples, spectral.MODEL_SAMPLE_RATE, analysis.vocal_mask,
                                 start, stop, device=device)[0]
 
-    analysis.measured_pitch_hz = yield from vocal_pitch_iter(vocal_between, analysis.f0_saliency)
+    analysis.measured_pitch_hz, analysis.vocal_periodicity = yield from vocal_pitch_iter(
+        vocal_between, analysis.f0_saliency)
 
 
 def separate_iter(audio: Audio, model, *, device: torch.device | str = "cpu",

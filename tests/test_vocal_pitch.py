@@ -120,3 +120,11 @@ def test_separation_measures_the_pitch_and_leaves_the_stems_alone(silent):
     voiced = shown > 0
     if voiced.any():
         np.testing.assert_array_equal(shown[voiced], measured.analysis.measured_pitch_hz[voiced])
+
+
+def test_the_threshold_prior_is_the_beta_distribution():
+    from scipy.stats import beta
+
+    x = np.linspace(0.0, 1.0, 101)
+    for a, b in ((2, 18), (1, 1), (3, 5)):
+        np.testing.assert_allclose(vocal_pitch.beta_cdf(x, a, b), beta(a, b).cdf(x), atol=1e-12)

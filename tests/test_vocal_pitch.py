@@ -48,8 +48,10 @@ def test_cmndf_is_yins_difference_function():
 
 def test_the_contour_follows_a_sung_melody_to_a_few_cents():
     notes = 180.0 * 2 ** (np.array([0, 3, 7, 12, 5]) / 12)
-    voice, f0 = sung(lambda t: notes[(t * 2).astype(int) % 5] * (1 + 0.01 * np.sin(2 * np.pi * 5 * t)),
-                     3.0)
+    def melody(t):
+        return notes[(t * 2).astype(int) % 5] * (1 + 0.01 * np.sin(2 * np.pi * 5 * t))
+
+    voice, f0 = sung(melody, 3.0)
     n_frames = len(voice) // spectral.HOP + 1
     found, periodicity = vocal_pitch.yin_contour(voice, n_frames)
     error = cents(found, frame_truth(f0, n_frames))

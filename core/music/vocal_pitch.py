@@ -7,10 +7,11 @@ mostly gone, then tells the pitch more exactly: YIN's candidates weighed as pYIN
 by Isolde's contour decoder (:func:`core.music.pitch.contour_bins`). The trajectory Isolde shows
 keeps the network's voicing and takes this pitch.
 
-Raw pitch accuracy (median; mean) of the network's contour against the measured pitch:
-cross-validated on the 11 produced excerpts (each through the fold model that never heard it,
-against their pYIN reference) 0.747 -> 0.812 (0.688 -> 0.761), every excerpt up; 40 MIR-1K
-validation clips (hand-labelled F0) 0.881 -> 0.885 (0.874 -> 0.895), 33 up and 3 down. librosa's
+Raw pitch accuracy (median; mean), the network's contour -> the measured pitch, with
+``isolde evaluate``: cross-validated on the 11 produced excerpts (each through the fold model
+that never heard it, against their pYIN reference) 0.747 -> 0.812 (0.688 -> 0.761), every
+excerpt up; the 133 MIR-1K validation clips (hand-labelled F0) 0.887 -> 0.901, 113 up and 13
+down; overall accuracy 0.708 -> 0.726 and 0.807 -> 0.826. librosa's
 own pYIN on the separated vocal did as well (produced 0.801, MIR-1K 0.90) at 25 times the cost
 (0.15 x real time: a dense Viterbi over its pitch states); the network's F0 net run again on the
 separated vocal did worse (0.877 on MIR-1K). Imposing the measured pitch on what the separation
@@ -30,7 +31,7 @@ from ..progress import Job, Progress
 from . import pitch
 
 #: The song is measured in pieces of this many frames (30 s), each with this much context
-#: (1 s) either side: the frames of a whole song would take 0.1 GB a minute.
+#: (1 s) either side: a whole song's frames and their transforms would take 0.15 GB a minute.
 PIECE_FRAMES = 1875
 CONTEXT_FRAMES = 64
 
@@ -72,8 +73,9 @@ def beta_cdf(x: np.ndarray, a: int, b: int) -> np.ndarray:
 def cmndf(frames: np.ndarray) -> np.ndarray:
     """YIN's cumulative mean normalised difference of each frame (de Cheveigne and Kawahara 2002).
 
-    frames : float (n_frames, YIN_FRAME); returns float64 (n_frames, MAX_PERIOD + 1), lag 0..MAX_PERIOD,
-    1 at lag 0; the difference is summed over the first ``YIN_FRAME - MAX_PERIOD`` samples.
+    frames : float (n_frames, YIN_FRAME); returns float64 (n_frames, MAX_PERIOD + 1), lags 0 to
+    MAX_PERIOD, 1 at lag 0; the difference is summed over the first ``YIN_FRAME - MAX_PERIOD``
+    samples.
     """
     frames = np.asarray(frames, dtype=np.float64)
     width = YIN_FRAME - MAX_PERIOD

@@ -8,8 +8,9 @@ the neighbouring frames, the distance to the nearest voicing change, the length 
 run, whether the frame is voiced, and the vocal mask's mean over all bins and below 4 kHz (each
 also signed by the voicing: a frame called unvoiced whose mask holds a voice is a likely miss);
 with the pitch measured on the separated vocal, three more: how clearly that vocal repeats at
-the pitch (and signed) and at any period. Two regressions, fitted by ``scripts/fit_confidence.py`` on 120 MIR-1K training clips against
-the frames whose F0 is wrong (more than 50 cents off the reference, or wrongly voiced): one for
+the pitch (and signed) and at any period. Two regressions, fitted by
+``scripts/fit_confidence.py`` on 120 MIR-1K training clips against the frames whose F0 is
+wrong (more than 50 cents off the reference, or wrongly voiced): one for
 the trajectory Isolde shows, whose pitch is measured on the separated vocal
 (:data:`MEASURED_PITCH`, with ``isolde-f0-svs-sdr``), and one for the network's own contour
 (:data:`NETWORK_PITCH`, with ``isolde-f0-svs-vad``), which also picks the frames the network is
@@ -78,7 +79,8 @@ def _distance_to_change(voiced: np.ndarray) -> np.ndarray:
 
 
 def confidence_features(saliency: np.ndarray, f0_hz: np.ndarray,
-                        vocal_mask: np.ndarray, periodicity: np.ndarray | None = None) -> np.ndarray:
+                        vocal_mask: np.ndarray,
+                        periodicity: np.ndarray | None = None) -> np.ndarray:
     """The :data:`FEATURES` of each frame, float64 (n_frames, 16), and with ``periodicity``
     ((n_frames, 2), :attr:`core.separation.separate.ModelAnalysis.vocal_periodicity`) the
     :data:`PERIODICITY_FEATURES` after them (n_frames, 19).

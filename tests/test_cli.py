@@ -287,3 +287,16 @@ def test_separate_measures_the_melody_unless_told_not_to(tmp_path, capsys):
     sung = voiced & (reference > 0)
     cents = 1200 * np.abs(np.log2(measured[sung, 1] / reference[sung]))
     assert np.median(cents) < 20
+
+
+def test_a_song_shorter_than_the_confidence_smoothing_separates(tmp_path, capsys, tiny_model_file):
+    """0.12 s: eight analysis frames, fewer than the 9 the confidence's margin is smoothed over."""
+    song = tmp_path / "blip.wav"
+    t = np.arange(int(0.12 * 44100)) / 44100
+    sf.write(song, 0.3 * np.sin(2 * np.pi * 220 * t), 44100)
+    code, err = _separate(capsys, song, "-o", tmp_path / "out", "--model", tiny_model_file,
+                          "--device", "cpu")
+    assert code == 0, err
+    with open(tmp_path / "out" / "confidence.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert 1 <= len(rows) < 9 and all(0.0 <= float(r["confidence"]) <= 1.0 for r in rows)

@@ -78,6 +78,14 @@ def _distance_to_change(voiced: np.ndarray) -> np.ndarray:
     return np.minimum(distance, MAX_DISTANCE_FRAMES).astype(np.float64)
 
 
+def _smoothed(values: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """``np.convolve(values, kernel, mode="same")``, also for fewer values than the kernel has
+    (a song shorter than the kernel's 9 frames, 0.14 s), where "same" returns the kernel's
+    length instead."""
+    half = len(kernel) // 2
+    return np.convolve(np.pad(values, (half, len(kernel) - 1 - half)), kernel, mode="valid")
+
+
 def confidence_features(saliency: np.ndarray, f0_hz: np.ndarray,
                         vocal_mask: np.ndarray,
                         periodicity: np.ndarray | None = None) -> np.ndarray:
@@ -131,7 +139,7 @@ def confidence_features(saliency: np.ndarray, f0_hz: np.ndarray,
     columns_of_features = [
         margin, np.log(margin + 1e-3), np.sqrt(np.clip(1.0 - ratio, 0.0, 1.0)), ratio,
         np.maximum(above, below) / chosen, peak, entropy, np.log1p(jump),
-        np.log1p(_distance_to_change(voiced)), np.convolve(margin, kernel, mode="same"),
+        np.log1p(_distance_to_change(voiced)), _smoothed(margin, kernel),
         voiced.astype(np.float64), np.log1p(np.minimum(run_length, 10 ** 6)),
         mask_mean, mask_mean * sign, mask_low, mask_low * sign]
     if periodicity is not None:

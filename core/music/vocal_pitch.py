@@ -162,10 +162,11 @@ def yin_contour(samples: np.ndarray, n_frames: int,
     the candidates' mass within a bin of that pitch, and all of it: how clearly the signal
     repeats at that period, and at any)."""
     hop = spectral.HOP
-    padded = np.pad(np.asarray(samples, dtype=np.float64),
-                    (YIN_FRAME // 2, YIN_FRAME // 2 + n_frames * hop))
-    starts = np.arange(n_frames) * hop
-    frames = padded[starts[:, None] + np.arange(YIN_FRAME)[None, :]]
+    samples = np.asarray(samples, dtype=np.float64)
+    # frame k centred on sample k * hop; zeros before the start and after the end
+    after = max((n_frames - 1) * hop + YIN_FRAME // 2 - len(samples), 0) + YIN_FRAME // 2
+    padded = np.pad(samples, (YIN_FRAME // 2, after))
+    frames = np.lib.stride_tricks.sliding_window_view(padded, YIN_FRAME)[::hop][:n_frames]
     salience, position = yin_candidates(frames)
     heard = salience if prior is None else salience + PRIOR_WEIGHT * prior
     chosen = pitch.contour_bins(heard, jump_cost=YIN_JUMP_COST)

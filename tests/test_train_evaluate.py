@@ -209,6 +209,52 @@ def test_sdr_loss_is_minus_the_masked_magnitudes_sdr():
                         sdr_weight=1.0)["sdr"]) < first
 
 
+def test_reference_f0_is_heard_on_its_spans_as_a_correction_is():
+    from core.audio import spectral
+    from core.music import pitch
+    from core.training.train import losses, reference_spans
+    from tests.conftest import tiny_model
+
+    assert reference_spans((4, 64), 0.0, 0, 0) is None
+    spans = reference_spans((400, 64), 0.3, 0, 5)
+    assert torch.equal(spans, reference_spans((400, 64), 0.3, 0, 5))  # seed and step decide
+    chosen = spans.any(dim=1)
+    assert 0.2 < chosen.float().mean() < 0.4
+    lengths = spans.sum(dim=1)[chosen]
+    assert lengths.min() >= 16 and lengths.max() <= 64
+    # one contiguous span per chosen crop
+    assert ((spans[:, 1:].int() - spans[:, :-1].int()) == 1).sum(dim=1).le(1).all()
+
+    model = tiny_model().eval()
+    torch.manual_seed(0)
+    mixture = torch.randn(2, 63 * 256) * 0.1
+    vocals = mixture * 0.5
+    f0 = torch.full((2, 64), 220.0)
+    heard = torch.zeros(2, 64, dtype=torch.bool)
+    heard[0, 10:40] = True
+    mix_mag = spectral.model_magnitude(mixture)
+    parts = losses(model, mixture, vocals, f0, 1.0, heard_reference=heard)
+    own = losses(model, mixture, vocals, f0, 1.0)
+    assert torch.isclose(parts["f0"], own["f0"])  # the F0 net is judged on its own saliency
+    assert not torch.isclose(parts["svs"], own["svs"])
+    saliency = model.estimate_f0(mix_mag)
+    imposed = saliency.clone()
+    imposed[0, :, 10:40] = torch.from_numpy(pitch.f0_to_saliency(np.full(30, 220.0))).float()
+    mask = model.estimate_mask(mix_mag, imposed)
+    scale = mix_mag.mean(dim=(1, 2), keepdim=True)
+    expected = torch.nn.functional.l1_loss(mask * mix_mag / scale,
+                                           spectral.model_magnitude(vocals) / scale)
+    assert torch.isclose(parts["svs"], expected, atol=1e-6)
+
+
+def test_reference_f0_share_needs_an_f0_to_svs_network(tmp_path, capsys):
+    root = write_fake_mir1k(tmp_path / "mir1k", clips_per_singer=1, seconds=2.0)
+    code = main(["train", "--source", f"mir1k:{root}", "--out", str(tmp_path / "run"),
+                 "--architecture", "svs_only", "--reference-f0-share", "0.3", *TINY_FLAGS])
+    err = capsys.readouterr().err
+    assert code == 2 and "needs an f0_to_svs network" in err and "Traceback" not in err, err
+
+
 def test_pitch_guesses_follow_the_mirex_convention():
     from core.music import pitch
 

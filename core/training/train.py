@@ -34,7 +34,7 @@ from ..errors import IsoldeError
 from ..music import pitch
 from ..progress import Job, Progress, run_with_bar
 from ..progress import run as run_job
-from ..separation.models import JointModel, ModelConfig, build_model
+from ..separation.models import JointModel, ModelConfig, ModelOutput, build_model
 from ..separation.models.store import save_model
 from ..separation.separate import analyse_any_iter, pick_device
 from .curves import plot_curves
@@ -65,6 +65,7 @@ class TrainConfig:
     voicing_weight: float = 0.0
     vad_weight: float = 0.0
     sdr_weight: float = 0.0
+    reference_f0_share: float = 0.0
     adversarial_weight: float = 0.0
     init_from: str = ""
     remix_probability: float = 0.5
@@ -111,7 +112,8 @@ def f0_targets(f0_hz: torch.Tensor, device=None) -> torch.Tensor:
 def losses(model: JointModel, mixture: torch.Tensor, vocals: torch.Tensor,
            f0_hz: torch.Tensor, f0_weight: float,
            voicing_weight: float = 0.0, vad_weight: float = 0.0,
-           sdr_weight: float = 0.0) -> dict[str, torch.Tensor]:
+           sdr_weight: float = 0.0,
+           heard_reference: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """Separation loss: L1 between masked mixture and vocal magnitudes, both divided by the
     mixture's mean magnitude; F0 loss: binary cross-entropy against the blurred target.
 
@@ -140,6 +142,12 @@ def losses(model: JointModel, mixture: torch.Tensor, vocals: torch.Tensor,
     and this term puts the effort there. A floor of -30 dB of the mixture's energy keeps crops
     with a silent voice finite.
 
+    The reference F0 heard (``heard_reference``, bool (batch, n_frames), an ``f0_to_svs``
+    network): on those frames the separation net hears the reference F0's blurred target instead
+    of the F0 net's saliency, exactly as it hears a musician's correction
+    (:meth:`core.separation.corrections.Corrections.saliency_override`); the F0 losses still
+    judge the F0 net's own saliency.
+
     A time-domain model (Wave-U-Net) has the loss of its paper instead: the mean squared error
     between its voice and the true one, both divided by the mixture's RMS."""
     if getattr(model, "is_waveform", False) or getattr(
@@ -149,7 +157,13 @@ def losses(model: JointModel, mixture: torch.Tensor, vocals: torch.Tensor,
         return {"svs": svs, "total": svs}
     mix_mag = spectral.model_magnitude(mixture)
     voc_mag = spectral.model_magnitude(vocals)
-    output = model(mix_mag)
+    if heard_reference is not None and heard_reference.any():
+        saliency, activity = model.estimate_f0_and_activity(mix_mag)
+        reference = f0_targets(f0_hz, saliency.device)
+        heard = torch.where(heard_reference.to(saliency.device)[:, None, :], reference, saliency)
+        output = ModelOutput(model.estimate_mask(mix_mag, heard), saliency, activity)
+    else:
+        output = model(mix_mag)
     scale = mix_mag.mean(dim=(1, 2), keepdim=True).clamp_min(1e-4)
     svs = F.l1_loss(output.vocal_mask * mix_mag / scale, voc_mag / scale)
     result = {"svs": svs}
@@ -227,6 +241,23 @@ def selection_score(scores: dict[str, float], sources: list[str]) -> float:
 
 # ------------------------------------------------------------------------------------- training
 
+def reference_spans(shape: tuple[int, int], share: float, seed: int, step: int
+                    ) -> torch.Tensor | None:
+    """Where the separation net hears the reference F0 (``--reference-f0-share``): bool
+    (batch, n_frames), one span of a quarter to all of the crop in a ``share`` of the crops, as a
+    musician corrects a stretch of a song; None when ``share`` is 0. Drawn from a generator of its
+    own (seed and step), so the crops a run sees do not change with the share."""
+    if share <= 0:
+        return None
+    batch, n_frames = shape
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + step)
+    chosen = torch.rand(batch, generator=generator) < share
+    length = (n_frames * (0.25 + 0.75 * torch.rand(batch, generator=generator))).long()
+    start = (torch.rand(batch, generator=generator) * (n_frames - length + 1)).long()
+    frames = torch.arange(n_frames)[None, :]
+    return chosen[:, None] & (frames >= start[:, None]) & (frames < (start + length)[:, None])
+
+
 def learning_rate(config: TrainConfig, step: int) -> float:
     """Cosine decay from ``learning_rate`` to ``final_learning_rate`` over the run."""
     progress = min(step / max(config.steps, 1), 1.0)
@@ -298,6 +329,8 @@ def train_iter(config: TrainConfig) -> Job[Path]:
         from .adversarial import Adversary
         if distributed:
             raise IsoldeError("--adversarial-weight trains on one process only (not under torchrun)")
+    if distributed and config.reference_f0_share > 0:
+        raise IsoldeError("--reference-f0-share trains on one process only (not under torchrun)")
         adversary = Adversary(pool, unlabelled_pool, config, device)
     step, best = 0, -float("inf")
     if checkpoint_file.exists():
@@ -333,8 +366,9 @@ def train_iter(config: TrainConfig) -> Job[Path]:
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, step)
         mixture, vocals, f0 = next(batches)
+        heard = reference_spans(f0.shape, config.reference_f0_share, config.seed, step)
         parts = losses(trainable, mixture.to(device), vocals.to(device), f0, config.f0_weight,
-                       config.voicing_weight, config.vad_weight, config.sdr_weight)
+                       config.voicing_weight, config.vad_weight, config.sdr_weight, heard)
         if adversary is not None:
             parts["adversarial"] = adversary.separator_loss(trainable)
             parts["total"] = parts["total"] + config.adversarial_weight * parts["adversarial"]
@@ -410,7 +444,10 @@ def check_config(config: TrainConfig) -> None:
     if config.adversarial_weight > 0 and config.architecture == "wave_u_net":
         raise IsoldeError("The adversarial term judges spectrogram estimates: the Wave-U-Net "
                           "has none (use it with f0_to_svs, svs_to_f0 or svs_only)")
-    for name in ("produced_share", "produced_accompaniment_share",
+    if config.reference_f0_share > 0 and config.architecture != "f0_to_svs":
+        raise IsoldeError("--reference-f0-share needs an f0_to_svs network: only its separation "
+                          "net hears an F0")
+    for name in ("produced_share", "produced_accompaniment_share", "reference_f0_share",
                  "accompaniment_shift_probability", "produced_eq_probability"):
         if not 0 <= getattr(config, name) <= 1:
             raise IsoldeError(f"Training option '{name}' must be 0 to 1, "
@@ -497,6 +534,9 @@ OPTION_HELP = {
                   "head (multi-task separation with vocal activity detection)",
     "sdr_weight": "weight of the magnitude SDR loss (minus dB / 10 of each crop's masked "
                   "magnitude against the vocal's), beside the L1 loss",
+    "reference_f0_share": "share of crops whose separation net hears the reference F0 (as a "
+                          "musician's correction) on one span of a quarter to all of the crop, "
+                          "instead of the F0 net's saliency (f0_to_svs only)",
     "adversarial_weight": "weight of the semi-supervised adversarial term (Stoller et al. "
                           "2018; core/training/adversarial.py); above 0, two critics judge the "
                           "estimates of unlabelled mixtures (--source unlabelled:FOLDER, or "

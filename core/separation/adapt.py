@@ -24,9 +24,10 @@ What is learnt from what (on crops of the song's 16 kHz magnitude spectrogram):
 
 After fine-tuning, the adapted ``f0_to_svs`` network carries a frozen copy of the base's F0 path
 (:meth:`core.separation.models.joint.JointModel.attach_f0_guard`) and, frame by frame, hears the
-base saliency wherever the two agree on the F0, or where the adapted one would call unvoiced a
-frame the base heard singing in (:func:`~core.separation.models.joint.guard_saliency`): an update
-moves the separation only where it changed the melody (``AdaptConfig.guard``).
+base saliency everywhere but where both hear a voice and the adapted one moved its pitch by more
+than a semitone (:func:`~core.separation.models.joint.guard_saliency`): an update moves the
+separation only where it changed the melody's pitch, and changes no uncorrected frame's voicing
+(``AdaptConfig.guard``).
 
 Crops lie over the corrected spans (with about a quarter of a crop of context before each) plus
 :attr:`AdaptConfig.context_share` of crops elsewhere. The network stays in eval mode while it
@@ -91,7 +92,7 @@ class AdaptConfig:
     harmonic_band_hz : the scaffold applies below this frequency (Hz)
     keep_weight : weight of the stay-close-to-the-base penalty on uncorrected frames (term 3)
     guard : the adapted ``f0_to_svs`` network carries the base's F0 path and keeps the base
-        saliency where the two agree on the F0 or only the base hears a voice
+        saliency everywhere but where both hear a voice at pitches more than a semitone apart
         (:func:`core.separation.models.joint.guard_saliency`)
     seed : seeds the crop placement and order (the only randomness)
     """

@@ -329,9 +329,9 @@ def train_iter(config: TrainConfig) -> Job[Path]:
         from .adversarial import Adversary
         if distributed:
             raise IsoldeError("--adversarial-weight trains on one process only (not under torchrun)")
+        adversary = Adversary(pool, unlabelled_pool, config, device)
     if distributed and config.reference_f0_share > 0:
         raise IsoldeError("--reference-f0-share trains on one process only (not under torchrun)")
-        adversary = Adversary(pool, unlabelled_pool, config, device)
     step, best = 0, -float("inf")
     if checkpoint_file.exists():
         state = torch.load(checkpoint_file, map_location="cpu", weights_only=True)

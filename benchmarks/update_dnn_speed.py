@@ -89,6 +89,28 @@ def make_corrections(f0: np.ndarray, share: float, span_seconds: float = 4.0) ->
     return corrections
 
 
+class StageClock:
+    """Progress callback that adds the time since the previous report to the stage of each
+    report (the work a job did before it reported), so a round trip shows where its time goes.
+    On CUDA it waits for the GPU at each report, so queued kernels count where they were queued."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.seconds: dict[str, float] = {}
+        self.last = time.perf_counter()
+
+    def __call__(self, report) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        now = time.perf_counter()
+        self.seconds[report.stage] = self.seconds.get(report.stage, 0.0) + now - self.last
+        self.last = now
+
+    def summary(self) -> str:
+        return ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in self.seconds.items()
+                         if seconds >= 0.005)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=4.0)
@@ -131,8 +153,9 @@ def main() -> None:
         if device.type == "cuda":
             torch.cuda.synchronize(device)  # the adapted weights are ready, not only queued
         adapted_at = time.perf_counter()
+        clock = StageClock(device)
         run(separate_iter(audio, adapted, device=device, with_beats=False,
-                          corrections=corrections, mono16=mono16))
+                          corrections=corrections, mono16=mono16), clock)
         done = time.perf_counter()
         total = done - start
         target = GPU_TARGET_SECONDS if device.type == "cuda" else TARGET_SECONDS
@@ -140,7 +163,8 @@ def main() -> None:
                if device.type == "cuda" else "")
         print(f"adapt {adapted_at - start:.2f} s + re-separate {done - adapted_at:.2f} s = "
               f"{total:.2f} s (target <= {target:g} s: "
-              f"{'met' if total <= target else 'missed'}){gpu}", flush=True)
+              f"{'met' if total <= target else 'missed'}){gpu}\n  re-separate by stage: "
+              f"{clock.summary()}", flush=True)
 
 
 if __name__ == "__main__":

@@ -183,7 +183,8 @@ def analyse_iter(model, magnitude: torch.Tensor, *, device: torch.device | str =
     corrections.
     The networks hear the song at :data:`core.audio.spectral.REFERENCE_LEVEL_DBFS` (one gain for the
     whole song, :func:`core.audio.spectral.level_gain`), so a quiet master and a loud one separate
-    alike. Yields Progress("separating", fraction); returns a :class:`ModelAnalysis`.
+    alike. Yields Progress("separating", fraction), then Progress("matching the accompaniment", 1.0)
+    once the exemplars are combined; returns a :class:`ModelAnalysis`.
     """
     device = torch.device(device)
     n_frames = int(magnitude.shape[-1])
@@ -212,6 +213,8 @@ def analyse_iter(model, magnitude: torch.Tensor, *, device: torch.device | str =
     analysis = ModelAnalysis(mask, saliency, level_gain=gain)
     if saliency is not None or corrections is not None:
         _with_exemplars(analysis, magnitude, corrections, device)
+        # its own stage: about a second of a 4-minute song (the contour's decoding included)
+        yield Progress("matching the accompaniment", 1.0)
     return analysis
 
 

@@ -23,11 +23,12 @@ from ..separation.corrections import Corrections
 #: Rough costs used to split Update DNN's progress bar between its two steps, so that the
 #: fraction grows about evenly with time and a time-left estimate holds from the start: seconds
 #: per adaptation step, and for separating, a fixed part plus a part per second of song
-#: (measured on a 2-core CPU: 12 steps in 2.9 s; a 4-minute song separated in 4.1 s, a
-#: 24-second one in 1.3 s; only the ratios matter).
-ADAPT_SECONDS_PER_STEP = 0.24
-SEPARATE_SECONDS_FIXED = 1.0
-SEPARATE_SECONDS_PER_SONG_SECOND = 0.013
+#: (``benchmarks/update_dnn_speed.py`` on a 2-core CPU, the melody's pitch measured again: 12
+#: steps in 1.7-2.6 s; a 4-minute song separated again in 6.4-7.0 s, a 24-second one in
+#: 0.7-1.0 s; only the ratios matter).
+ADAPT_SECONDS_PER_STEP = 0.18
+SEPARATE_SECONDS_FIXED = 0.2
+SEPARATE_SECONDS_PER_SONG_SECOND = 0.027
 #: Songs longer than this (s) have their beats tracked in a child process (see analyse_iter).
 BEATS_IN_CHILD_SECONDS = 30.0
 ADAPT_MODULE = "core.separation.adapt"

@@ -78,7 +78,9 @@ def quiet_frames(saliency: np.ndarray, f0_hz: np.ndarray, vocal_mask: np.ndarray
     from .confidence import f0_confidence
 
     f0_hz = np.asarray(f0_hz, dtype=np.float64)
-    sure = f0_confidence(saliency, f0_hz, vocal_mask) >= QUIET_CONFIDENCE  # NETWORK_PITCH
+    # no periodicity: the NETWORK_PITCH regression, so refitting the shown confidence never moves
+    # the separation
+    sure = f0_confidence(saliency, f0_hz, vocal_mask) >= QUIET_CONFIDENCE
     return sure & (f0_hz <= 0)
 
 

@@ -120,8 +120,9 @@ def test_ab_state(opened):
 def test_update_progress_is_split_by_expected_time():
     from core.document.session_jobs import adapt_share
 
-    # 12 steps and a 4-minute song: 2.9 s of adaptation against 4.1 s of separation.
-    assert adapt_share(12, 240.0) == pytest.approx(2.9 / 7.0, abs=0.02)
-    assert adapt_share(12, 24.0) == pytest.approx(2.9 / (2.9 + 1.3), abs=0.02)
+    # 12 steps and a 4-minute song: about 2.2 s of adaptation against 6.7 s of separation
+    # (the melody measured again included); a 24-second song separated in about 0.85 s.
+    assert adapt_share(12, 240.0) == pytest.approx(2.2 / (2.2 + 6.7), abs=0.02)
+    assert adapt_share(12, 24.0) == pytest.approx(2.2 / (2.2 + 0.85), abs=0.02)
     assert adapt_share(12, 10.0) > adapt_share(12, 24.0)  # shorter song: more adaptation
     assert adapt_share(1, 3600.0) == 0.1 and adapt_share(100000, 1.0) == 0.9

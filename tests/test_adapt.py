@@ -67,8 +67,11 @@ class _SaliencyOnly:
     def __init__(self, corrections):
         self.corrections = corrections
 
-    def saliency_override(self, start, stop, saliency):
-        return self.corrections.saliency_override(start, stop, saliency)
+    def saliency_override(self, start, stop, saliency, *, drawn=True):
+        return self.corrections.saliency_override(start, stop, saliency, drawn=drawn)
+
+    def drawn_frames(self, start, stop):
+        return self.corrections.drawn_frames(start, stop)
 
     def refine_mask(self, start, stop, mask):
         return mask

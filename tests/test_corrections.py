@@ -60,6 +60,18 @@ def test_saliency_override_imposes_corrected_frames():
     assert decoded[32] == 0.0 and out[0, :, 32].max() == 0
 
 
+def test_saliency_override_without_the_drawn_f0_imposes_only_deletions():
+    c = Corrections().draw(np.arange(10, 20) * spectral.HOP_SECONDS, np.full(10, 440.0))
+    c = c.erase(30 * spectral.HOP_SECONDS, 35 * spectral.HOP_SECONDS)
+    sal = torch.full((1, pitch.N_F0_BINS, 64), 0.5)
+    out = c.saliency_override(0, 64, sal, drawn=False)
+    assert torch.all(out[0, :, 15] == 0.5)  # drawn: the network's saliency
+    assert out[0, :, 32].max() == 0  # deleted: no voice
+    assert torch.all(out[0, :, 50] == 0.5)
+    drawn = c.drawn_frames(0, 64)
+    assert drawn[10:20].all() and not drawn[:9].any() and not drawn[21:].any()
+
+
 def test_refine_mask_turns_deleted_down_and_favours_drawn_harmonics():
     c = Corrections().draw(np.arange(0, 20) * spectral.HOP_SECONDS, np.full(20, 250.0))
     c = c.erase(30 * spectral.HOP_SECONDS, 40 * spectral.HOP_SECONDS)

@@ -4,9 +4,12 @@ import torch
 
 from core.audio import spectral
 from core.audio.io import Audio
+from core.music import pitch
 from core.errors import AudioError
 from core.progress import run
-from core.separation.separate import analyse_iter, apply_mask_iter, native_grid, separate_iter
+from core.separation.corrections import Corrections
+from core.separation.separate import (analyse_iter, apply_mask_iter, native_grid, separate_iter,
+                                    window_outputs)
 from tests.conftest import synth_song, tiny_model
 
 
@@ -19,6 +22,26 @@ def test_chunked_inference_matches_one_shot():
     assert whole.vocal_mask.shape == chunked.vocal_mask.shape == (spectral.N_BINS, magnitude.shape[1])
     assert np.max(np.abs(whole.vocal_mask - chunked.vocal_mask)) < 2e-3
     assert np.max(np.abs(whole.f0_saliency - chunked.f0_saliency)) < 2e-3
+
+
+def test_a_drawn_f0_moves_the_mask_only_on_its_own_frames():
+    model = tiny_model()
+    torch.manual_seed(1)
+    piece = torch.rand(1, spectral.N_BINS, 128) * 3
+    drawn = Corrections().draw(np.arange(40, 60) * spectral.HOP_SECONDS, np.full(20, 330.0))
+    with torch.inference_mode():
+        plain, _ = window_outputs(model, piece, 0)
+        heard, saliency = window_outputs(model, piece, 0, drawn)
+        # a deletion, unlike a drawn note, is heard by the frames beside it
+        deleted, _ = window_outputs(model, piece, 0, drawn.erase(80 * spectral.HOP_SECONDS,
+                                                                 90 * spectral.HOP_SECONDS))
+    assert drawn.drawn_frames(0, 128).nonzero()[0].tolist() == list(range(40, 60))
+    assert torch.equal(heard[..., :40], plain[..., :40])
+    assert torch.equal(heard[..., 60:], plain[..., 60:])
+    assert (heard[..., 40:60] - plain[..., 40:60]).abs().max() > 1e-3
+    # the saliency returned is the one the drawn frames were heard with
+    assert pitch.saliency_to_f0(saliency[0].numpy())[50] == pytest.approx(330, rel=1e-2)
+    assert (deleted[..., 60:78] - plain[..., 60:78]).abs().max() > 1e-4
 
 
 def test_inference_is_deterministic():

@@ -189,16 +189,24 @@ class Corrections:
         """:meth:`to_frames` for model frames ``start:stop`` (a chunk of the song)."""
         return self.to_frames(np.arange(start, stop) * spectral.HOP_SECONDS)
 
-    def saliency_override(self, start: int, stop: int, saliency):
+    def drawn_frames(self, start: int, stop: int) -> np.ndarray:
+        """bool (stop - start,): the frames ``start:stop`` of the song where the user drew an F0."""
+        corrected, f0 = self._chunk_frames(start, stop)
+        return corrected & (f0 > 0)
+
+    def saliency_override(self, start: int, stop: int, saliency, *, drawn: bool = True):
         """Impose the corrections on a chunk of saliency (frames ``start:stop`` of the song).
 
         saliency : torch tensor (batch, N_F0_BINS, stop - start); corrected frames are replaced by
         the blurred target of the corrected F0 (all zero where deleted). Used so that the
-        separation net hears the user's melody even before any fine-tuning.
+        separation net hears the user's melody even before any fine-tuning. With ``drawn``
+        False only the deletions are imposed: the drawn frames keep the network's saliency.
         """
         import torch
 
         corrected, f0 = self._chunk_frames(start, stop)
+        if not drawn:
+            corrected = corrected & (f0 <= 0)
         if not corrected.any():
             return saliency
         target = torch.from_numpy(pitch.f0_to_saliency(f0)).to(saliency)

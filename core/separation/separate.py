@@ -160,8 +160,13 @@ def window_outputs(model, piece: torch.Tensor, first_frame: int, corrections=Non
     medians of per-clip gains over no correction on the part nobody corrected, worst first 1 / 2
     / 4 s: +0.00 / -0.06 / -0.02 -> +0.03 / +0.06 / +0.07 dB, and 100 % corrected (on the whole
     clip) +0.22 -> +0.34 dB; the musician who copies the reference: +0.07 / -0.01 / +0.08 ->
-    +0.10 / +0.02 / +0.12 dB, 100 % +1.11 -> +1.12, 50 % +0.56 -> +0.62. MIR_FIGURES
-    It costs a second pass of the separation net on the windows with drawn frames.
+    +0.10 / +0.02 / +0.12 dB, 100 % +1.11 -> +1.12, 50 % +0.56 -> +0.62. MIR-1K (24 validation
+    clips), listening: +0.10 / +0.14 / +0.15 -> +0.11 / +0.14 / +0.14 dB, 100 % +0.41 -> +0.54;
+    copying: +0.04 / +0.13 / +0.12 -> +0.04 / +0.12 / +0.15 dB, 100 % +0.92 -> +0.94. Limiting
+    the drawn F0 to its own frames plus 8 or 24 frames either side (a crossfade), or limiting the
+    deletions too, did less on the produced excerpts (``docs/research-notes.md``, "A drawn note
+    heard on its own frames"). It costs a second pass of the separation net on the windows with
+    drawn frames (a 4-minute song with 20 % corrected: separating 2.8 -> 3.7 s on this CPU).
     """
     window = piece.shape[-1]
     if model.has_f0 and model.config.architecture == "f0_to_svs":

@@ -481,7 +481,7 @@ def measure_pitch_iter(analysis: ModelAnalysis, mono16: np.ndarray, *,
                                 start, stop, device=device)[0]
 
     analysis.measured_pitch_hz, analysis.vocal_periodicity = yield from vocal_pitch_iter(
-        vocal_between, analysis.f0_saliency)
+        vocal_between, analysis.f0_saliency, device=device)
 
 
 def separate_iter(audio: Audio, model, *, device: torch.device | str = "cpu",

@@ -4,8 +4,8 @@ import torch
 
 from core.audio import spectral
 from core.audio.io import Audio
-from core.music import pitch
 from core.errors import AudioError
+from core.music import pitch
 from core.progress import run
 from core.separation.corrections import Corrections
 from core.separation.separate import (analyse_iter, apply_mask_iter, native_grid, separate_iter,

@@ -23,7 +23,8 @@ The candidates are found in PyTorch, in float64, on the analysis's device, so th
 FFTs and the dip search (most of the 2.4-2.9 s this stage takes in an Update DNN of a 4-minute
 song on this 2-core CPU) leave the CPU; the contour is decoded on the CPU. On the CPU the pitch
 and periodicity are bit for bit those of the NumPy version it replaced (six produced vocals with
-noise, a random prior), at the same speed (1.2-1.7 s against 1.6 s, one thread, a busy machine).
+noise, a random prior), at the same speed (1.6 s for the six against 1.2-1.7 s for the NumPy
+version, one thread, a busy machine).
 """
 from __future__ import annotations
 

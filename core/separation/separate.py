@@ -180,8 +180,8 @@ def window_outputs(model, piece: torch.Tensor, first_frame: int, corrections=Non
         if drawn.any() and not drawn.all():
             elsewhere = model.estimate_mask(
                 piece, corrections.saliency_override(first_frame, last, saliency, drawn=False))
-            drawn = torch.from_numpy(drawn).to(vocal_mask.device)
-            vocal_mask = torch.where(drawn[None, None, :], vocal_mask, elsewhere)
+            on_drawn = torch.from_numpy(drawn).to(vocal_mask.device)[None, None, :]
+            vocal_mask = torch.where(on_drawn, vocal_mask, elsewhere)
         saliency = heard
     else:
         output = model(piece)

@@ -134,10 +134,10 @@ def guard_saliency(adapted: torch.Tensor, base: torch.Tensor, *,
     untouched part from 0.29 to 0.41 / 0.45 / 0.64 (worst first 1 / 2 / 4 s); refusing it
     brings them back to 0.29 and that part's vocal SDR from -0.03 / -0.05 / -0.11 to
     +0.00 / -0.06 / -0.02 dB (the same musician on MIR-1K, 50 % and worst first: +0.07 / +0.08 /
-    +0.11 / +0.13 -> +0.08 / +0.10 / +0.14 / +0.15 dB). The musician who copies the reference verbatim (deleting
-    every frame it calls unvoiced) loses some of what the weak voice gave the produced excerpts'
-    uncorrected half at 50 % (+0.20 -> +0.09 dB, mean +0.24 -> +0.21). Other rules:
-    ``docs/research-notes.md``, "Do no harm".
+    +0.11 / +0.13 -> +0.08 / +0.10 / +0.14 / +0.15 dB). The musician who copies the reference
+    verbatim (deleting every frame it calls unvoiced) loses some of what the weak voice gave the
+    produced excerpts' uncorrected half at 50 % (+0.20 -> +0.09 dB, mean +0.24 -> +0.21). Other
+    rules: ``docs/research-notes.md``, "Do no harm".
     """
     peak_a, bin_a = adapted.max(dim=1)
     peak_b, bin_b = base.max(dim=1)

@@ -11,6 +11,11 @@ from tests.app_helpers import open_and_analyse, write_song
 
 pytest_plugins = ["tests.app_fixtures"]  # the window fixtures
 
+#: Long enough for the untrained test model to doubt somewhere (3 stretches on 8 s, whatever the
+#: song's seed; a 3-second song has none since the song's accompaniment is heard between the
+#: voice's harmonics).
+DOUBT_SONG_SECONDS = 8.0
+
 
 def test_doubtful_stretches_are_joined_filtered_and_longest_first():
     times = np.arange(100) * 0.016
@@ -27,7 +32,7 @@ def test_doubtful_stretches_are_joined_filtered_and_longest_first():
 
 def test_next_doubt_shows_and_selects_each_stretch_and_corrections_remove_doubt(qtbot, window,
                                                                              tmp_path):
-    open_and_analyse(qtbot, window, write_song(tmp_path / "song.wav"))
+    open_and_analyse(qtbot, window, write_song(tmp_path / "song.wav", seconds=DOUBT_SONG_SECONDS))
     session = window.session
     stretches = session.doubtful_stretches()
     assert stretches, "the untrained test model should doubt somewhere"
@@ -62,7 +67,7 @@ def test_doubts_panel_lists_shows_and_drops_corrected_stretches(qtbot, window, t
                                                                 monkeypatch):
     from app.doubts_panel import format_doubt
 
-    open_and_analyse(qtbot, window, write_song(tmp_path / "song.wav"))
+    open_and_analyse(qtbot, window, write_song(tmp_path / "song.wav", seconds=DOUBT_SONG_SECONDS))
     session = window.session
     panel = _open_doubts_panel(qtbot, window)
     stretches = session.doubtful_stretches()
@@ -111,7 +116,7 @@ def test_doubts_panel_lists_the_longest_only(qtbot, window, monkeypatch):
 def test_next_candidate_cycles_the_selection_and_undoes_in_one_step(qtbot, window, tmp_path):
     from tests.test_f0_candidates import with_two_sources
 
-    open_and_analyse(qtbot, window, write_song(tmp_path / "song.wav"))
+    open_and_analyse(qtbot, window, write_song(tmp_path / "song.wav", seconds=DOUBT_SONG_SECONDS))
     session, action = window.session, window.actions_.next_candidate
     assert not action.isEnabled()  # nothing selected
     _, inside = with_two_sources(session, 1.0, 2.0)

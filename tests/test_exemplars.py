@@ -5,7 +5,7 @@ import torch
 
 from core.audio import spectral
 from core.separation.corrections import Corrections
-from core.separation.exemplars import (MIN_EXEMPLAR_FRAMES, combine_with_exemplars,
+from core.separation.exemplars import (MIN_OBSERVATIONS, combine_with_exemplars,
                                        exemplar_vocal_mask)
 
 RATE = spectral.MODEL_SAMPLE_RATE
@@ -60,11 +60,33 @@ def test_deleted_accompaniment_cleans_a_poor_mask():
     second = exemplar_vocal_mask(magnitude, f0, deleted)
     assert second.shape == magnitude.shape
     voiced = f0 > 0
-    assert np.isnan(second[:, ~voiced]).all() and not np.isnan(second[:, voiced]).any()
+    assert np.isnan(second[:, ~voiced]).all() and np.isfinite(second[:, voiced]).all()
     combined = combine_with_exemplars(poor, magnitude, f0, deleted)
     assert np.array_equal(combined[:, ~voiced], poor[:, ~voiced])
     # Measured on the voiced part: the accompaniment heard alone earlier tells the voice apart.
     part = slice(int(4.2 * RATE), len(mixture))
+    before = _sdr(voice[part], _separate(mixture, poor)[part])
+    after = _sdr(voice[part], _separate(mixture, combined)[part])
+    assert after > before + 3.0, (before, after)
+
+
+def test_the_accompaniment_between_other_notes_cleans_a_poor_mask_without_any_deletion():
+    """A voice that sings throughout leaves no frame to the accompaniment alone, but each note
+    leaves the bins between its harmonics to it, and the other notes' harmonics lie elsewhere:
+    the frames of one note hear the accompaniment under the harmonics of the other."""
+    acc, voice, f0 = _song(voice_from=0.0)
+    mixture = acc + voice
+    magnitude = spectral.model_magnitude(mixture).numpy()
+    nothing_deleted = np.zeros(magnitude.shape[1], dtype=bool)
+    second = exemplar_vocal_mask(magnitude, f0, nothing_deleted)
+    voiced = f0 > 0
+    below = spectral.bin_frequencies() < 4000.0
+    # Above the band where harmonics are resolved no voiced frame hears the accompaniment alone.
+    assert np.isnan(second[~below]).all() and np.isfinite(second[below][:, voiced]).mean() > 0.9
+    poor = np.full(magnitude.shape, 0.5, dtype=np.float32)
+    combined = combine_with_exemplars(poor, magnitude, f0, nothing_deleted)
+    assert np.array_equal(combined[~below], poor[~below])
+    part = slice(int(0.2 * RATE), len(mixture))
     before = _sdr(voice[part], _separate(mixture, poor)[part])
     after = _sdr(voice[part], _separate(mixture, combined)[part])
     assert after > before + 3.0, (before, after)
@@ -84,20 +106,23 @@ def test_the_matching_runs_on_a_tensor_where_the_analysis_is():
         exemplar_vocal_mask(magnitude, f0, deleted, device="no-such-device")
 
 
-def test_too_little_deleted_sound_changes_nothing():
+def test_too_little_heard_sound_changes_nothing():
     acc, voice, f0 = _song()
     magnitude = spectral.model_magnitude(acc + voice).numpy()
     mask = np.full(magnitude.shape, 0.7, dtype=np.float32)
-    few = np.zeros(magnitude.shape[1], dtype=bool)
-    few[:MIN_EXEMPLAR_FRAMES - 1] = True
-    assert exemplar_vocal_mask(magnitude, f0, few) is None
-    assert combine_with_exemplars(mask, magnitude, f0, few) is mask
+    few_voiced = np.where(np.arange(len(f0)) < np.flatnonzero(f0 > 0)[0] + 6, f0, 0.0)
+    few_deleted = np.zeros(magnitude.shape[1], dtype=bool)
+    few_deleted[:MIN_OBSERVATIONS - 7] = True
+    assert (few_voiced > 0).sum() + few_deleted.sum() == MIN_OBSERVATIONS - 1
+    assert exemplar_vocal_mask(magnitude, few_voiced, few_deleted) is None
+    assert combine_with_exemplars(mask, magnitude, few_voiced, few_deleted) is mask
     # Deleted frames of digital silence are no evidence of the accompaniment either.
     silent = np.concatenate([np.zeros(RATE, np.float32), acc + voice])
     magnitude = spectral.model_magnitude(silent).numpy()
     deleted = spectral.frame_times(magnitude.shape[1]) < 0.9
-    f0_shifted = np.concatenate([np.zeros(magnitude.shape[1] - len(f0)), f0])
+    f0_shifted = np.concatenate([np.zeros(magnitude.shape[1] - len(f0)), few_voiced])
     assert exemplar_vocal_mask(magnitude, f0_shifted, deleted) is None
+    assert exemplar_vocal_mask(magnitude, f0_shifted, deleted | (f0_shifted > 0)) is None
 
 
 def test_corrections_name_the_deleted_and_quiet_frames_and_the_shown_f0():
@@ -130,6 +155,7 @@ def test_exemplars_weigh_less_where_the_f0_is_only_estimated():
     corrected = voiced & (frames < 5.0)
     estimated = voiced & ~corrected
     assert corrected.any() and estimated.any()
+    assert np.isfinite(second[:, voiced]).all()
     combined = combine_with_exemplars(mask, magnitude, f0, deleted, corrected)
     w = exemplars.ESTIMATED_WEIGHT
     assert 0.0 < w < exemplars.CORRECTED_WEIGHT
@@ -141,6 +167,11 @@ def test_exemplars_weigh_less_where_the_f0_is_only_estimated():
     everywhere = combine_with_exemplars(mask, magnitude, f0, deleted)
     np.testing.assert_allclose(everywhere[:, voiced], np.sqrt(0.6 * second[:, voiced]),
                                rtol=1e-5, atol=1e-6)
+    # Only the frames asked for are combined; the others keep the network's mask.
+    asked = frames < 6.0
+    some = combine_with_exemplars(mask, magnitude, f0, deleted, frames=asked)
+    np.testing.assert_allclose(some[:, asked], everywhere[:, asked], rtol=1e-5, atol=1e-5)
+    assert np.array_equal(some[:, ~asked], mask[:, ~asked])
 
 
 def test_quiet_frames_are_the_frames_surely_without_a_voice():
@@ -169,12 +200,13 @@ def test_a_song_without_corrections_hears_its_quiet_frames(monkeypatch):
     model = load_checked_model(None)
     heard = run(analyse_iter(model, magnitude))
     monkeypatch.setattr(exemplars, "QUIET_CONFIDENCE", 1.01)  # nothing is ever that sure
+    monkeypatch.setattr(exemplars, "MIN_OBSERVATIONS", 10 ** 9)  # and no exemplars at all
     alone = run(analyse_iter(model, magnitude))
     assert not alone.quiet_frames.any()
     monkeypatch.undo()
     f0 = alone.f0_hz()
     quiet = exemplars.quiet_frames(alone.f0_saliency, f0, alone.vocal_mask)
-    assert quiet.sum() >= MIN_EXEMPLAR_FRAMES and np.array_equal(heard.quiet_frames, quiet)
+    assert quiet.sum() >= MIN_OBSERVATIONS and np.array_equal(heard.quiet_frames, quiet)
     expected = combine_with_exemplars(alone.vocal_mask, magnitude.numpy(), f0, quiet,
                                       np.zeros(len(f0), dtype=bool))
     np.testing.assert_allclose(heard.vocal_mask, expected, atol=1e-6)
@@ -200,15 +232,21 @@ def test_long_songs_hear_their_exemplars_segment_by_segment(monkeypatch):
     segments = separate.exemplar_segments(magnitude.shape[1])
     assert len(segments) == 2 and segments[0][0] == 0 and segments[-1][1] == magnitude.shape[1]
     split = run(separate.analyse_iter(model, magnitude, corrections=deleting))
-    monkeypatch.setattr(exemplars, "MIN_EXEMPLAR_FRAMES", 10 ** 9)  # no exemplars at all
+    monkeypatch.setattr(exemplars, "MIN_OBSERVATIONS", 10 ** 9)  # no exemplars at all
     alone = run(separate.analyse_iter(model, magnitude, corrections=deleting))
-    # The deletion lies in the first segment: it reaches that segment's voiced frames only.
+    monkeypatch.setattr(exemplars, "MIN_OBSERVATIONS", MIN_OBSERVATIONS)
+    monkeypatch.setattr(separate, "EXEMPLAR_SEGMENT_FRAMES", 10 ** 6)  # one segment
+    whole = run(separate.analyse_iter(model, magnitude, corrections=deleting))
+    # Each segment's frames hear that segment's exemplars alone: the deletion lies in the first.
+    shown, deleted, corrected = deleting.exemplar_frames(alone.network_f0_hz())
     a, b = segments[1]
     voiced = alone.f0_hz() > 0
-    assert voiced[:a].any() and voiced[a:].any()
-    assert np.array_equal(split.vocal_mask[:, a:b], alone.vocal_mask[:, a:b])
-    assert not np.allclose(split.vocal_mask[:, :a][:, voiced[:a]],
-                           alone.vocal_mask[:, :a][:, voiced[:a]])
+    assert voiced[:a].any() and voiced[a:].any() and deleted[:a].any() and not deleted[a:].any()
+    for lo, hi in segments:
+        expected = combine_with_exemplars(alone.vocal_mask[:, lo:hi], magnitude[:, lo:hi].numpy(),
+                                          shown[lo:hi], deleted[lo:hi], corrected[lo:hi])
+        np.testing.assert_allclose(split.vocal_mask[:, lo:hi], expected, atol=1e-6)
+    assert not np.allclose(split.vocal_mask[:, voiced], whole.vocal_mask[:, voiced])
 
 
 def test_a_model_without_f0_hears_the_deleted_spans_under_drawn_notes(monkeypatch):
@@ -225,7 +263,7 @@ def test_a_model_without_f0_hears_the_deleted_spans_under_drawn_notes(monkeypatc
     model = tiny_model("svs_only")
     heard = run(separate.analyse_iter(model, magnitude, corrections=corrections))
     assert heard.quiet_frames is None  # no F0, so no frame the network is sure of
-    monkeypatch.setattr(exemplars, "MIN_EXEMPLAR_FRAMES", 10 ** 9)
+    monkeypatch.setattr(exemplars, "MIN_OBSERVATIONS", 10 ** 9)
     alone = run(separate.analyse_iter(model, magnitude, corrections=corrections))
     assert not np.allclose(heard.vocal_mask[:, drawn], alone.vocal_mask[:, drawn])
     assert np.array_equal(heard.vocal_mask[:, ~drawn], alone.vocal_mask[:, ~drawn])

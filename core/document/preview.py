@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from ..audio import spectral
-from ..music.pitch import true_runs
+from ..music import pitch
 from ..progress import Job, Progress
 from ..separation.corrections import Corrections, exemplar_inputs
 from .f0_edits import corrected_frames
@@ -72,40 +72,38 @@ class RangeUpdate:
     vocals: np.ndarray
 
 
-def _with_exemplars(mask: np.ndarray, magnitude: np.ndarray, first: int, mono16: np.ndarray,
-                    shown_f0: np.ndarray, corrections: Corrections, n_frames: int,
+def _with_exemplars(mask: np.ndarray, first: int, mono16: np.ndarray, shown_f0: np.ndarray,
+                    corrections: Corrections, n_frames: int,
                     quiet: np.ndarray | None) -> np.ndarray:
     """The whole-song pass's exemplars (:mod:`core.separation.exemplars`) for frames
     ``first:first + mask.shape[1]``.
 
-    The exemplars are the deleted frames and the frames of ``quiet`` (the analysis's
-    :attr:`~core.separation.separate.ModelAnalysis.quiet_frames`) nobody corrected, in the
-    song's exemplar segments that the stretch touches: those outside the stretch are appended
-    after it (their spectra computed alone), so the stretch's voiced frames find the same
-    neighbours as in a whole-song pass.
+    Every frame of the song's exemplar segments that the stretch touches is a candidate
+    neighbour, as in a whole-song pass (their spectra computed again: a 4-minute segment's STFT
+    at the model's rate is a small part of a preview); only the stretch's frames are estimated.
+    The exemplars hear the deleted frames and the frames of ``quiet`` (the analysis's
+    :attr:`~core.separation.separate.ModelAnalysis.quiet_frames`) nobody corrected.
     """
+    from ..separation.exemplars import combine_with_exemplars
+
     stop = first + mask.shape[1]
     corrected, f0 = corrected_frames(corrections, spectral.frame_times(n_frames))
     shown_f0, deleted = exemplar_inputs(corrected, f0, shown_f0, quiet)
-    touched = np.zeros(n_frames, dtype=bool)
+    out = mask.copy()
+    song = spectral.MagnitudeFrames(mono16)
     for a, b in exemplar_segments(n_frames):
-        touched[a:b] = a < stop and b > first
-    deleted &= touched
-    if not deleted.any():
-        return mask
-    outside = deleted.copy()
-    outside[first:stop] = False
-    extra = [spectral.model_magnitude_frames(mono16, a, b).numpy() for a, b in true_runs(outside)]
-    n_extra = sum(e.shape[1] for e in extra)
-    all_magnitude = np.concatenate([magnitude, *extra], axis=1)
-    shown = np.concatenate([shown_f0[first:stop], np.zeros(n_extra)])
-    all_deleted = np.concatenate([deleted[first:stop], np.ones(n_extra, dtype=bool)])
-    all_corrected = np.concatenate([corrected[first:stop], np.ones(n_extra, dtype=bool)])
-    all_mask = np.concatenate([mask, np.zeros((mask.shape[0], n_extra), np.float32)], axis=1)
-    from ..separation.exemplars import combine_with_exemplars
-
-    return combine_with_exemplars(all_mask, all_magnitude, shown, all_deleted,
-                                  all_corrected)[:, :mask.shape[1]]
+        lo, hi = max(a, first), min(b, stop)
+        if lo >= hi:
+            continue
+        segment_mask = np.zeros((mask.shape[0], b - a), dtype=np.float32)
+        segment_mask[:, lo - a:hi - a] = out[:, lo - first:hi - first]
+        wanted = np.zeros(b - a, dtype=bool)
+        wanted[lo - a:hi - a] = True
+        combined = combine_with_exemplars(
+            segment_mask, song[:, a:b], shown_f0[a:b],
+            deleted[a:b], corrected[a:b], frames=wanted)
+        out[:, lo - first:hi - first] = combined[:, lo - a:hi - a]
+    return out
 
 
 def reseparate_iter(model, samples: np.ndarray, sample_rate: int, mono16: np.ndarray,
@@ -132,12 +130,18 @@ def reseparate_iter(model, samples: np.ndarray, sample_rate: int, mono16: np.nda
     model.eval()
     with torch.inference_mode():
         piece = (magnitude * analysis.level_gain)[None].to(device)
-        out_mask, _ = window_outputs(model, piece, lo, corrections)
+        out_mask, heard = window_outputs(model, piece, lo, corrections)
     keep = slice(first - lo, stop - lo)
     mask = out_mask[0, :, keep].float().cpu().numpy()
+    if heard is not None:
+        # The whole-song pass decodes the saliency it heard, the new corrections imposed, and
+        # the contour near a stroke moves with it: every voiced frame is an exemplar
+        # candidate, so the stretch's decoded F0 replaces the old one there.
+        estimated_f0 = np.array(estimated_f0, dtype=np.float64, copy=True)
+        estimated_f0[first:stop] = pitch.saliency_to_f0(heard[0].float().cpu().numpy())[keep]
     yield Progress("previewing", 0.6)
-    mask = _with_exemplars(mask, magnitude[:, keep].numpy(), first, mono16, estimated_f0,
-                           corrections, n_frames, analysis.quiet_frames)
+    mask = _with_exemplars(mask, first, mono16, estimated_f0, corrections, n_frames,
+                           analysis.quiet_frames)
 
     # Native samples that hear the changed frames: their STFT windows reach n_fft further.
     n_fft, hop = native_grid(sample_rate)

@@ -1,42 +1,36 @@
-"""The song's own accompaniment, heard alone where the user deleted the voice, as a second opinion.
+"""The song's own accompaniment, heard alone elsewhere in the song, as a second opinion.
 
-Where the user said "no voice here", the mixture *is* the accompaniment. Songs repeat their
-accompaniment (the same chords, the same kit, the same pad), so for a frame where the voice sings,
-the deleted frames that sound most like it *between the voice's harmonics* (the bins the voice
-leaves to the accompaniment, known from the F0) are a good guess at what the accompaniment does
-*under* the voice's harmonics, which is exactly where the network has to guess which source a
-bin belongs to. This is REPET-SIM's nearest-neighbour idea (Rafii and Pardo 2012) with the
-neighbours drawn only from frames known to hold no voice and compared only on bins known to hold
-little of it.
+Where the user said "no voice here", the mixture *is* the accompaniment; and where the voice
+sings, the bins between its harmonics (known from the F0) hold the accompaniment alone too. Songs
+repeat their accompaniment (the same chords, the same kit, the same pad) while the voice moves
+from note to note, so for a frame where the voice sings, the frames that sound most like it on
+the bins both leave to the accompaniment are a good guess at what the accompaniment does *under*
+this frame's harmonics, which is exactly where the network has to guess which source a bin
+belongs to. This is REPET-SIM's nearest-neighbour idea (Rafii and Pardo 2012) with each bin's
+neighbours drawn only from frames that hear that bin without the voice: every bin of a deleted
+frame (the user's deletions and the frames the network is sure hold no voice), the bins below
+4 kHz of a voiced frame away from its harmonics. Per bin, the :data:`MIN_OBSERVATIONS` nearest
+such observations among the :data:`CANDIDATES` nearest frames are averaged (geometric mean).
 
 The estimate becomes a vocal mask ``1 - accompaniment / mixture`` that is combined with the
 network's mask by a geometric mean on voiced frames: each corrects the other's overconfidence.
-Measured with the reference F0 as corrections (``isolde simulate --limit 30 --unadapted``, BSS
-Eval v3): at 100 % corrected the median vocal SDR of the 30 clips rose from 10.25 to 10.74 dB
-(per clip: mean +0.22 dB, 18 up, 11 down); on 20 other validation clips from 10.64 to 11.18 dB
-(mean +0.40 dB, 16 up, 3 down). It also helps where nothing was corrected, since the estimated
-F0 says where the voice's harmonics are: at 50 % corrected the uncorrected half gained 0.6 dB
-(20 other clips, median; applied to the corrected frames only it gained nothing there) and the
-whole clip 0.2 dB (the 30 clips, per-clip mean). The blends and neighbour counts tried:
-``docs/research-notes.md``, "Exemplars".
-
 Where the F0 is only the network's estimate the exemplars weigh 0.35 in the geometric mean, 0.5
-where the user gave it: with 0.5 everywhere the part nobody corrected lost up to 0.09 dB on
-MIR-1K (median per clip, worst-first corrections), with 0.35 it gains +0.07 to +0.20 dB there
-while the produced dev set keeps its +0.23 to +0.56 dB (``docs/research-notes.md``, "Exemplars:
-how much").
+where the user gave it (``docs/research-notes.md``, "Exemplars: how much").
 
-The user is not the only one who can say "no voice here": frames the network itself calls
-unvoiced with a confidence of at least 0.9 (:func:`quiet_frames`) are exemplars too, so every
-separation with an F0 uses them, corrected or not. With no correction at all that raised the
-vocal SDR of 9 of the 11 produced dev excerpts by +0.48 to +1.29 dB (median +0.56, none lower;
-the other two have too few such frames) and of MIR-1K validation clips by +0.08 dB at the median
-(40 clips, 23 up, 8 down); thresholds 0.8 / 0.95 gave +0.55 / +0.55 dB on the produced set, 0.8
-with two excerpts lower (``docs/research-notes.md``, "Exemplars without corrections").
+Measured with no correction (``isolde evaluate``, BSS Eval v3, paired per clip against the
+exemplars of deleted and quiet frames alone, the previous release): the 11 produced excerpts
+(cross-validated) 5.88 -> 6.04 dB, +0.17 dB median, +0.21 mean, 10 up / 1 down; 133 MIR-1K
+validation clips 9.78 -> 9.92 dB, +0.24 median, 124 up / 9 down; MIR-1K's 30 validation songs
+(13-83 s) +0.26 median, 29 up / 1 down. Before, a song that sings throughout had few frames
+to learn its accompaniment from (two of the produced excerpts had too few to use at all). A fixed
+number of nearest *frames* instead of observations per bin favoured short clips (160 frames) or
+whole songs (40) but not both (``docs/research-notes.md``, "Exemplars: every voiced frame
+heard between its harmonics").
 
-The matching runs in PyTorch on the device the networks use (a 4-minute song's exemplars on the
-2-core CPU with two threads: 0.61 s, against 1.04 s for the same computation in NumPy), so that
-on a GPU the re-separation after Update DNN does not wait for the CPU.
+The matching runs in PyTorch on the device the networks use, so that on a GPU the
+re-separation after Update DNN does not wait for the CPU. On the 2-core CPU a 4-minute song's
+``isolde separate`` went from 13.2 to 15.7 s with it (``benchmarks/separate_speed.py``; the
+exemplars of deleted frames alone took 0.6 s).
 """
 from __future__ import annotations
 
@@ -46,20 +40,34 @@ import torch
 from ..audio import spectral
 from ..music import pitch
 
-#: Deleted frames needed before they are trusted as exemplars (about 0.16 s).
-MIN_EXEMPLAR_FRAMES = 10
-#: Nearest exemplars whose median is the accompaniment estimate.
-NEIGHBOURS = 5
+#: The accompaniment under a voiced frame's bin is the geometric mean of this many observations
+#: of that bin heard alone, in the frames most like this one; with fewer among the
+#: :data:`CANDIDATES` the frame keeps the network's mask there.
+MIN_OBSERVATIONS = 16
+#: The nearest frames (by the bins both leave to the accompaniment) searched for observations.
+CANDIDATES = 200
+#: Voiced frames whose observations are gathered at once (bounds memory to about
+#: ``BLOCK x CANDIDATES`` x the bins below :data:`SIMILARITY_BAND_HZ`, 13 MB).
+GATHER_FRAMES = 64
+#: A voiced frame's bin below :data:`SIMILARITY_BAND_HZ` whose harmonic mask
+#: (:func:`core.music.pitch.harmonic_mask`) is below this holds the accompaniment alone: about
+#: 2.5 bins from the nearest harmonic, outside the analysis window's main lobe.
+VOICE_FREE = 0.05
+#: Frames this close to a voiced frame (about 0.13 s) are not its neighbours: they sing the same
+#: note, so their voice-free bins are its own.
+NEAR_FRAMES = 8
+#: Bins two frames must share voice-free before their distance counts.
+MIN_SHARED_BINS = 8
 #: Similarity is measured below this frequency (Hz), where the voice's harmonics are resolved.
 SIMILARITY_BAND_HZ = 4000.0
-#: At most this many exemplars are compared (evenly spaced), bounding time and memory.
+#: At most this many frames are neighbours' candidates (evenly spaced), bounding time and memory.
 MAX_EXEMPLARS = 4000
-#: Voiced frames compared per block (bounds the distance matrix to BLOCK x MAX_EXEMPLARS).
+#: Voiced frames estimated per block (bounds the distance matrix to BLOCK x MAX_EXEMPLARS).
 BLOCK_FRAMES = 512
-#: Exemplar frames quieter than this share of the loudest one are silence, not accompaniment.
+#: Frames quieter than this share of the loudest one are silence, not accompaniment.
 SILENCE_SHARE = 1e-3
 #: Frames the network calls unvoiced with at least this F0 confidence
-#: (:func:`core.separation.confidence.f0_confidence`) serve as exemplars too (:func:`quiet_frames`).
+#: (:func:`core.separation.confidence.f0_confidence`) are heard as deleted (:func:`quiet_frames`).
 QUIET_CONFIDENCE = 0.9
 #: The exemplars' weight against the network's mask on frames whose F0 the user gave.
 CORRECTED_WEIGHT = 0.5
@@ -89,110 +97,158 @@ def _similarity_bins() -> int:
     return int(np.count_nonzero(spectral.bin_frequencies() < SIMILARITY_BAND_HZ))
 
 
-def exemplar_frames(magnitude: torch.Tensor, deleted: np.ndarray) -> np.ndarray:
-    """Indices of deleted frames that carry sound, at most :data:`MAX_EXEMPLARS` of them.
+def exemplar_frames(magnitude: torch.Tensor, f0_hz: np.ndarray, deleted: np.ndarray) -> np.ndarray:
+    """Indices of the frames whose accompaniment is heard, at most :data:`MAX_EXEMPLARS` of them:
+    those that carry sound and are deleted (heard alone in every bin) or voiced (heard between
+    their harmonics).
 
-    magnitude : (N_BINS, n_frames) mixture magnitude, a tensor on any device; deleted : bool
-    (n_frames,)
+    magnitude : (N_BINS, n_frames) mixture magnitude, a tensor on any device; f0_hz : (n_frames,)
+    Hz; deleted : bool (n_frames,)
     """
     energy = magnitude[:_similarity_bins()].sum(dim=0).cpu().numpy()
-    candidates = np.nonzero(np.asarray(deleted, bool))[0]
-    if len(candidates) == 0:
-        return candidates
-    candidates = candidates[energy[candidates] > SILENCE_SHARE * energy.max()]
+    heard = np.asarray(deleted, bool) | (np.asarray(f0_hz, np.float64) > 0)
+    candidates = np.nonzero(heard & (energy > SILENCE_SHARE * energy.max()))[0]
     if len(candidates) > MAX_EXEMPLARS:
         candidates = candidates[np.linspace(0, len(candidates) - 1, MAX_EXEMPLARS).round().astype(int)]
     return candidates
 
 
-def _exemplar_blocks(magnitude, f0_hz: np.ndarray, deleted: np.ndarray, device):
-    """(voiced frame indices, vocal mask float32 (N_BINS, len(frames))) block by block; None
-    when there are fewer than :data:`MIN_EXEMPLAR_FRAMES` sounding deleted frames or no voiced
-    frame. The distances, neighbours and medians are computed on ``device`` (torch): on a GPU
-    they are most of what a re-separation leaves to the CPU."""
+def _voice_free_bins(f0_hz: np.ndarray, deleted: np.ndarray) -> np.ndarray:
+    """float32 (N_BINS, n) 1 where a frame holds the accompaniment alone: every bin of a deleted
+    frame, the bins of a voiced frame below :data:`SIMILARITY_BAND_HZ` away from its harmonics."""
+    hz = spectral.bin_frequencies()
+    between = (pitch.harmonic_mask(f0_hz, hz) < VOICE_FREE) & (hz < SIMILARITY_BAND_HZ)[:, None]
+    return np.where(np.asarray(deleted, bool)[None, :], True, between).astype(np.float32)
+
+
+def _exemplar_blocks(magnitude, f0_hz: np.ndarray, deleted: np.ndarray, device,
+                     frames: np.ndarray | None = None):
+    """(voiced frame indices, vocal mask float32 (N_BINS, len(frames)), NaN where it says
+    nothing) block by block; None when fewer than :data:`MIN_OBSERVATIONS` frames are heard or
+    no frame of ``frames`` (bool (n_frames,), default every frame) is voiced. The distances,
+    neighbours and estimates are computed on ``device`` (torch): on a GPU they are most of what a
+    re-separation leaves to the CPU."""
     magnitude = torch.as_tensor(magnitude, dtype=torch.float32).to(device)
     f0_hz = np.asarray(f0_hz, dtype=np.float64)
-    exemplars = exemplar_frames(magnitude, deleted)
-    voiced = np.nonzero(f0_hz > 0)[0]
-    if len(exemplars) < MIN_EXEMPLAR_FRAMES or len(voiced) == 0:
+    deleted = np.asarray(deleted, dtype=bool)
+    pool = exemplar_frames(magnitude, f0_hz, deleted)
+    wanted = f0_hz > 0 if frames is None else (f0_hz > 0) & np.asarray(frames, dtype=bool)
+    voiced = np.nonzero(wanted)[0]
+    if len(pool) < MIN_OBSERVATIONS or len(voiced) == 0:
         return None
+    dev = magnitude.device
     n_low = _similarity_bins()
     low_hz = spectral.bin_frequencies()[:n_low]
-    k = min(NEIGHBOURS, len(exemplars))
+    free = torch.from_numpy(_voice_free_bins(f0_hz[pool], deleted[pool])).to(dev)  # (N_BINS, pool)
+    free_low = free[:n_low]
     # Log magnitude (loudness-normalised) so that similarity is about timbre and harmony.
     log_low = torch.log1p(magnitude[:n_low] / (magnitude[:n_low].mean() + 1e-9))
-    index = torch.from_numpy(exemplars).to(magnitude.device)
+    index = torch.from_numpy(pool).to(dev)
     ex_log = log_low[:, index]
-    ex_log_sq = ex_log ** 2
-    ex_magnitude = magnitude[:, index]
+    ex_log_free, ex_log_sq_free = ex_log * free_low, ex_log ** 2 * free_low
+    log_heard = torch.log(magnitude[:, index] + 1e-9)  # (N_BINS, pool)
+    n_candidates = min(CANDIDATES, len(pool))
+
+    def accompaniment_of(distance: torch.Tensor) -> torch.Tensor:
+        """(N_BINS, block) estimate, NaN where fewer than MIN_OBSERVATIONS were found, from the
+        (block, pool) distances: per bin, the nearest frames that hear it alone."""
+        nearest = torch.topk(distance, n_candidates, dim=1, largest=False)  # nearest first
+        usable = torch.isfinite(nearest.values).float()
+        estimate = torch.full((magnitude.shape[0], distance.shape[0]), float("nan"), device=dev)
+        # Above the band only deleted frames hear the accompaniment alone: one choice for all.
+        alone = free[n_low][nearest.indices] * usable
+        alone = alone * (torch.cumsum(alone, dim=1) <= MIN_OBSERVATIONS)
+        chosen = torch.zeros(len(pool), distance.shape[0], device=dev)
+        chosen.scatter_(0, nearest.indices.T.contiguous(), alone.T.contiguous())
+        found = alone.sum(dim=1)
+        high = torch.exp((log_heard[n_low:] @ chosen) / found.clamp_min(1.0))
+        high[:, found < MIN_OBSERVATIONS] = float("nan")
+        estimate[n_low:] = high
+        for a in range(0, distance.shape[0], GATHER_FRAMES):
+            candidates = nearest.indices[a:a + GATHER_FRAMES]  # (b, n_candidates)
+            heard = free_low[:, candidates] * usable[a:a + GATHER_FRAMES][None]
+            heard = heard * (torch.cumsum(heard, dim=2) <= MIN_OBSERVATIONS)
+            found = heard.sum(dim=2)
+            low = torch.exp((log_heard[:n_low][:, candidates] * heard).sum(dim=2)
+                            / found.clamp_min(1.0))
+            low[found < MIN_OBSERVATIONS] = float("nan")
+            estimate[:n_low, a:a + GATHER_FRAMES] = low
+        return estimate
 
     def blocks():
         for start in range(0, len(voiced), BLOCK_FRAMES):
-            frames = voiced[start:start + BLOCK_FRAMES]
+            block = voiced[start:start + BLOCK_FRAMES]
             between = torch.from_numpy(
-                (pitch.harmonic_mask(f0_hz[frames], low_hz) < 0.5).astype(np.float32)
-            ).to(magnitude.device)
-            columns = torch.from_numpy(frames).to(magnitude.device)
+                (pitch.harmonic_mask(f0_hz[block], low_hz) < 0.5).astype(np.float32)).to(dev)
+            columns = torch.from_numpy(block).to(dev)
             x = log_low[:, columns]
-            weight = between.sum(dim=0).clamp_min(1.0)
-            # Squared distance over each frame's between-harmonic bins, as three matrix products.
-            distance = ((between * x ** 2).sum(dim=0)[:, None] - 2.0 * (between * x).T @ ex_log
-                        + between.T @ ex_log_sq) / weight[:, None]
-            nearest = torch.topk(distance, k, dim=1, largest=False).indices  # (frames, k)
-            neighbours = ex_magnitude[:, nearest].sort(dim=2).values  # (N_BINS, frames, k)
-            accompaniment = neighbours[:, :, (k - 1) // 2:k // 2 + 1].mean(dim=2)  # the median
+            shared = between.T @ free_low  # (block, pool) bins both frames leave to the accompaniment
+            # Mean squared distance over the shared bins, as three matrix products.
+            distance = ((between * x ** 2).T @ free_low - 2.0 * (between * x).T @ ex_log_free
+                        + between.T @ ex_log_sq_free) / shared.clamp_min(1.0)
+            too_near = (columns[:, None] - index[None, :]).abs() <= NEAR_FRAMES
+            distance[(shared < MIN_SHARED_BINS) | too_near] = float("inf")
+            accompaniment = accompaniment_of(distance)
             mixture = magnitude[:, columns]
-            # Match the exemplars' loudness to this frame's, on the bins the voice leaves alone.
-            gain = (between * mixture[:n_low]).sum(dim=0) / (
-                between * accompaniment[:n_low]).sum(dim=0).clamp_min(1e-9)
+            # Match the estimate's loudness to this frame's, on the bins the voice leaves alone.
+            known = between * torch.isfinite(accompaniment[:n_low])
+            gain = (known * mixture[:n_low]).sum(dim=0) / (
+                known * torch.nan_to_num(accompaniment[:n_low])).sum(dim=0).clamp_min(1e-9)
             mask = (1.0 - accompaniment * gain[None, :] / (mixture + 1e-9)).clamp(0.0, 1.0)
-            yield frames, mask.cpu().numpy()
+            yield block, mask.cpu().numpy()
 
     return blocks()
 
 
 def exemplar_vocal_mask(magnitude, f0_hz: np.ndarray, deleted: np.ndarray, *,
-                        device="cpu") -> np.ndarray | None:
-    """A vocal mask from the accompaniment heard alone in deleted frames.
+                        device="cpu", frames: np.ndarray | None = None) -> np.ndarray | None:
+    """A vocal mask from the song's accompaniment heard alone elsewhere.
 
     magnitude : float (N_BINS, n_frames) array or tensor, the mixture on the model grid
         (:mod:`core.audio.spectral`)
     f0_hz : (n_frames,) Hz, the F0 the user sees (0 = no voice)
-    deleted : bool (n_frames,), frames the user marked "no voice"
+    deleted : bool (n_frames,), frames heard as holding no voice (the user's deletions and the
+        network's quiet frames)
     device : where the matching runs (torch device)
-    returns : float32 (N_BINS, n_frames) in [0, 1], NaN on frames it says nothing about (no F0);
-        None when there are fewer than :data:`MIN_EXEMPLAR_FRAMES` sounding deleted frames.
+    frames : bool (n_frames,), the frames to estimate (default: every voiced frame); every frame
+        of the song is a candidate neighbour all the same
+    returns : float32 (N_BINS, n_frames) in [0, 1], NaN where it says nothing (no F0, or too few
+        voice-free observations of a bin); None when fewer than :data:`MIN_OBSERVATIONS` frames
+        are heard.
     """
-    blocks = _exemplar_blocks(magnitude, f0_hz, deleted, device)
+    blocks = _exemplar_blocks(magnitude, f0_hz, deleted, device, frames)
     if blocks is None:
         return None
     out = np.full(tuple(magnitude.shape), np.nan, dtype=np.float32)
-    for frames, block in blocks:
-        out[:, frames] = block
+    for voiced, block in blocks:
+        out[:, voiced] = block
     return out
 
 
 def combine_with_exemplars(vocal_mask: np.ndarray, magnitude, f0_hz: np.ndarray,
                            deleted: np.ndarray, corrected: np.ndarray | None = None, *,
-                           device="cpu") -> np.ndarray:
+                           device="cpu", frames: np.ndarray | None = None) -> np.ndarray:
     """The network's vocal mask, on voiced frames a weighted geometric mean with
-    :func:`exemplar_vocal_mask`: ``mask ** (1 - w) * exemplars ** w``, ``w`` =
-    :data:`CORRECTED_WEIGHT` on frames whose F0 the user gave and :data:`ESTIMATED_WEIGHT` on
-    frames whose F0 is the network's.
+    :func:`exemplar_vocal_mask` wherever that says something: ``mask ** (1 - w) * exemplars **
+    w``, ``w`` = :data:`CORRECTED_WEIGHT` on frames whose F0 the user gave and
+    :data:`ESTIMATED_WEIGHT` on frames whose F0 is the network's.
 
     vocal_mask, magnitude : (N_BINS, n_frames), an array and an array or tensor; corrected : bool
     (n_frames,), frames whose F0 the user gave (None: every frame); device : where the matching
-    runs. Returns a new float32 array, the input itself when there is nothing to combine with.
+    runs; frames : bool (n_frames,), the only frames combined (default: all). Returns a new
+    float32 array, the input itself when there is nothing to combine with.
     """
-    blocks = _exemplar_blocks(magnitude, f0_hz, deleted, device)
+    blocks = _exemplar_blocks(magnitude, f0_hz, deleted, device, frames)
     if blocks is None:
         return vocal_mask
     n_frames = np.shape(vocal_mask)[1]
     corrected = (np.ones(n_frames, dtype=bool) if corrected is None
                  else np.asarray(corrected, dtype=bool))
     out = np.array(vocal_mask, dtype=np.float32, copy=True)
-    for frames, block in blocks:
-        mask = out[:, frames]
-        weight = np.where(corrected[frames], CORRECTED_WEIGHT, ESTIMATED_WEIGHT)[None, :]
-        out[:, frames] = mask ** (1.0 - weight) * block ** weight
+    for voiced, block in blocks:
+        mask = out[:, voiced]
+        weight = np.where(corrected[voiced], CORRECTED_WEIGHT, ESTIMATED_WEIGHT)[None, :]
+        known = np.isfinite(block)
+        out[:, voiced] = np.where(known, mask ** (1.0 - weight) * np.where(known, block, 1.0) ** weight,
+                                  mask)
     return out

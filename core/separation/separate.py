@@ -265,8 +265,6 @@ def _with_exemplars(analysis: ModelAnalysis, magnitude, corrections, device) -> 
     shown, deleted, corrected = (corrections or Corrections()).exemplar_frames(
         estimated, analysis.quiet_frames)
     for a, b in exemplar_segments(analysis.n_frames):
-        if not deleted[a:b].any():
-            continue
         segment = magnitude[:, a:b].float()
         analysis.vocal_mask[:, a:b] = combine_with_exemplars(
             analysis.vocal_mask[:, a:b], segment, shown[a:b], deleted[a:b], corrected[a:b],

@@ -5,20 +5,21 @@ to hear each stroke as soon as it is drawn. So after every change of the correct
 re-separates the frames whose corrections changed, :data:`MARGIN_FRAMES` on each side, with the
 corrections imposed exactly as a whole-song separation imposes them
 (:func:`core.separation.separate.window_outputs`: the drawn F0 as the separation net's input, the mask
-refinement; then :mod:`core.separation.exemplars` with every deleted span of the song), and writes the new
+refinement; then :mod:`core.separation.exemplars` with the whole song heard), and writes the new
 vocals over those samples of the current stems. Nothing else in the song moves.
 
 Kept short on purpose: the networks hear the changed frames plus :data:`CONTEXT_FRAMES` on each
-side, rounded out to the U-Nets' frame multiple. A 10-second stroke on a 4-minute song therefore
-costs one pass over about 14 s of audio: 0.4-0.8 s on one thread of the shared 2-core CPU
-(``benchmarks/preview_speed.py``). Measured there against separating the whole song again with
-the new corrections: inside the re-separated stretch the vocals differ by -24 dB (relative
-energy; the stroke itself changed them by -10 dB), outside it by -27 dB (-37 and -86 dB before
-the network's quiet frames became exemplars). Windows start on the U-Nets' pooling grid as the
-whole-song chunks do; before that they differed by -25 dB. What the preview leaves to the next
-whole-song pass (Update DNN): a change of the exemplars (:mod:`core.separation.exemplars`), by a
-deletion or by a stroke over frames the network was sure held no voice, also moves voiced frames
-far from it, and that pass finds the quiet frames anew.
+side, rounded out to the U-Nets' frame multiple, and the exemplars estimate only those frames
+(though every frame of the song is a candidate neighbour, as in a whole-song pass). A 10-second
+stroke on a 4-minute song costs 0.75-0.96 s on one thread of the shared 2-core CPU
+(``benchmarks/preview_speed.py``; 0.35-0.43 s before every voiced frame lent the exemplars its
+accompaniment). Measured there against separating the whole song again with the new
+corrections: inside the re-separated stretch the vocals differ by -52 dB (relative energy; the
+stroke itself changed them by -18 dB), outside it by -32 dB. Windows start on the U-Nets'
+pooling grid as the whole-song chunks do. What the preview leaves to the next whole-song pass
+(Update DNN): a stroke also changes what the frames it touched lend the exemplars (a drawn F0
+moves the bins they hear alone, a deletion makes them heard alone in every bin), which moves
+voiced frames far from it a little, and that pass finds the quiet frames anew.
 """
 from __future__ import annotations
 

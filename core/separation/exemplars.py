@@ -47,8 +47,8 @@ MIN_OBSERVATIONS = 16
 #: The nearest frames (by the bins both leave to the accompaniment) searched for observations
 #: (fewer than 256: the running count of observations is kept in bytes).
 CANDIDATES = 200
-#: Voiced frames whose observations are gathered at once (bounds memory to about
-#: ``BLOCK x CANDIDATES`` x the bins below :data:`SIMILARITY_BAND_HZ`, 13 MB).
+#: Voiced frames whose observations are gathered at once (bounds the gathered observations to
+#: ``GATHER_FRAMES x CANDIDATES`` x the bins below :data:`SIMILARITY_BAND_HZ`: 13 MB of floats).
 GATHER_FRAMES = 64
 #: A voiced frame's bin below :data:`SIMILARITY_BAND_HZ` whose harmonic mask
 #: (:func:`core.music.pitch.harmonic_mask`) is below this holds the accompaniment alone: about

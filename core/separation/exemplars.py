@@ -117,9 +117,10 @@ def exemplar_frames(magnitude: torch.Tensor, f0_hz: np.ndarray, deleted: np.ndar
 def _voice_free_bins(f0_hz: np.ndarray, deleted: np.ndarray) -> np.ndarray:
     """float32 (N_BINS, n) 1 where a frame holds the accompaniment alone: every bin of a deleted
     frame, the bins of a voiced frame below :data:`SIMILARITY_BAND_HZ` away from its harmonics."""
-    hz = spectral.bin_frequencies()
-    between = (pitch.harmonic_mask(f0_hz, hz) < VOICE_FREE) & (hz < SIMILARITY_BAND_HZ)[:, None]
-    return np.where(np.asarray(deleted, bool)[None, :], True, between).astype(np.float32)
+    free = np.repeat(np.asarray(deleted, bool)[None, :], spectral.N_BINS, axis=0)
+    n_low = _similarity_bins()  # above the band a voiced frame hears nothing alone
+    free[:n_low] |= pitch.harmonic_mask(f0_hz, spectral.bin_frequencies()[:n_low]) < VOICE_FREE
+    return free.astype(np.float32)
 
 
 def _exemplar_blocks(magnitude, f0_hz: np.ndarray, deleted: np.ndarray, device,

@@ -131,3 +131,41 @@ def test_the_threshold_prior_is_the_beta_distribution():
     x = np.linspace(0.0, 1.0, 101)
     for a, b in ((2, 18), (1, 1), (3, 5)):
         np.testing.assert_allclose(vocal_pitch.beta_cdf(x, a, b), beta(a, b).cdf(x), atol=1e-12)
+
+
+def test_the_pitch_hears_the_fundamental_the_exemplars_took_away():
+    from core.separation.separate import FUNDAMENTAL_BINS, ModelAnalysis, measure_pitch_iter
+
+    voice, f0 = sung(lambda t: np.full_like(t, 200.0), 2.0, noise=0.0)
+    n_frames = len(voice) // spectral.HOP + 1
+    saliency = pitch.f0_to_saliency(np.full(n_frames, 200.0))
+    # the final mask keeps nothing (as if the exemplars gave every bin to the accompaniment)
+    nothing = np.zeros((spectral.N_BINS, n_frames), np.float32)
+    plain = ModelAnalysis(nothing, saliency)
+    run(measure_pitch_iter(plain, voice.astype(np.float32)))
+    assert np.all(plain.vocal_periodicity == 0)  # silence: the pitch is the networks' guess
+    fundamental = pitch.harmonic_mask(np.full(n_frames, 200.0),
+                                      spectral.bin_frequencies()[:FUNDAMENTAL_BINS], n_harmonics=1)
+    kept = ModelAnalysis(nothing.copy(), saliency, fundamental_mask=fundamental)
+    run(measure_pitch_iter(kept, voice.astype(np.float32)))
+    inside = slice(10, n_frames - 10)
+    assert np.median(kept.vocal_periodicity[inside, 0]) > 0.5  # heard, not guessed
+    assert np.mean(cents(kept.measured_pitch_hz[inside], 200.0) < 20) > 0.95
+    np.testing.assert_array_equal(kept.vocal_mask, nothing)  # the stems' mask is left alone
+
+
+def test_the_networks_mask_under_their_fundamental_is_kept_before_the_exemplars():
+    from tests.conftest import synth_song, tiny_model
+    from core.separation.separate import FUNDAMENTAL_BINS, analyse_iter, model_input
+
+    mixture, _voice, _f0 = synth_song(seconds=3.0)
+    mono16 = model_input(Audio(mixture, 44100))
+    analysis = run(analyse_iter(tiny_model(), spectral.model_magnitude(mono16)))
+    kept = analysis.fundamental_mask
+    assert kept.shape == (FUNDAMENTAL_BINS, analysis.n_frames) and kept.dtype == np.float32
+    assert np.all((kept >= 0) & (kept <= 1))
+    # nothing away from the fundamental of the networks' own F0, nothing where it hears no voice
+    near = pitch.harmonic_mask(analysis.network_f0_hz(),
+                               spectral.bin_frequencies()[:FUNDAMENTAL_BINS], n_harmonics=1)
+    assert np.all(kept <= near + 1e-6)
+    assert FUNDAMENTAL_BINS * spectral.BIN_HZ > pitch.f0_bin_to_hz(pitch.N_F0_BINS - 1)

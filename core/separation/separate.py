@@ -40,6 +40,9 @@ EXEMPLAR_SEGMENT_FRAMES = 37500
 #: each, Bannockburn +0.6); 6-7.9 kHz +0.01 / +0.04; 2-7.9 kHz -0.00 / -0.02; the MUSDB18 preview
 #: within 0.003 dB. SDR hardly hears this band: it decides breath and sibilance, not the score.
 HIGH_BAND_SOURCE_HZ = (7000.0, 7900.0)
+#: The bins where a fundamental on the F0 grid can lie (up to its top, about 1.25 kHz, and the
+#: main lobe's flank above): :attr:`ModelAnalysis.fundamental_mask` covers these.
+FUNDAMENTAL_BINS = int(math.ceil(pitch.f0_bin_to_hz(pitch.N_F0_BINS - 1) / spectral.BIN_HZ)) + 4
 
 
 @dataclass
@@ -64,6 +67,11 @@ class ModelAnalysis:
     #: float32 (n_frames, 2): how clearly the separated vocal repeats at that pitch, and at any
     #: period (:func:`core.music.vocal_pitch.yin_contour`); measured with the pitch.
     vocal_periodicity: np.ndarray | None = None
+    #: float32 (FUNDAMENTAL_BINS, n_frames): the networks' own vocal mask under the fundamental
+    #: of their F0 (the mask x the fundamental's harmonic mask), kept before the exemplars are
+    #: combined; the melody's pitch is measured on a vocal that keeps at least this
+    #: (:func:`measure_pitch_iter`). None without an F0 model.
+    fundamental_mask: np.ndarray | None = None
     _decoded: list = field(default_factory=list, repr=False, compare=False)
 
     @property
@@ -268,7 +276,13 @@ def _with_exemplars(analysis: ModelAnalysis, magnitude, corrections, device) -> 
         analysis.quiet_frames = quiet_frames(analysis.f0_saliency, estimated, analysis.vocal_mask)
     shown, deleted, corrected = (corrections or Corrections()).exemplar_frames(
         estimated, analysis.quiet_frames)
+    if analysis.f0_saliency is not None:
+        analysis.fundamental_mask = np.zeros((FUNDAMENTAL_BINS, analysis.n_frames), np.float32)
     for a, b in exemplar_segments(analysis.n_frames):
+        if analysis.fundamental_mask is not None:
+            analysis.fundamental_mask[:, a:b] = analysis.vocal_mask[:FUNDAMENTAL_BINS, a:b] * (
+                pitch.harmonic_mask(estimated[a:b], spectral.bin_frequencies()[:FUNDAMENTAL_BINS],
+                                    n_harmonics=1))
         segment = magnitude[:, a:b].float()
         analysis.vocal_mask[:, a:b] = combine_with_exemplars(
             analysis.vocal_mask[:, a:b], segment, shown[a:b], deleted[a:b], corrected[a:b],
@@ -468,19 +482,34 @@ def measure_pitch_iter(analysis: ModelAnalysis, mono16: np.ndarray, *,
                        device: torch.device | str = "cpu") -> Job[None]:
     """Measure the melody's pitch on the vocal the analysis separates from ``mono16`` (the song's
     :func:`model_input`) and keep it in ``analysis.measured_pitch_hz``
-    (:mod:`core.music.vocal_pitch`). Nothing to do without an F0 model."""
+    (:mod:`core.music.vocal_pitch`). Nothing to do without an F0 model.
+
+    The vocal it hears keeps at least the networks' own mask under their F0's fundamental
+    (``analysis.fundamental_mask``): the exemplars may judge a fundamental's bin to be the
+    accompaniment's, and a vocal without its fundamental is heard an octave up. Against the
+    separated vocal itself (``isolde evaluate``, paired per clip): raw pitch accuracy on the
+    produced excerpts cross-validated 0.793 -> 0.815 (+0.004 mean, 4 up / 2 down), on 133
+    MIR-1K clips 0.902 -> 0.908 (49 up / 24 down); the stems are not touched.
+    """
     if analysis.f0_saliency is None:
         return
     yield Progress("measuring the melody", 0.0)
     samples = mono16[None]
     n = samples.shape[1]
+    _n_fft, hop = native_grid(spectral.MODEL_SAMPLE_RATE)
 
     def vocal_between(start: int, stop: int) -> np.ndarray:
         start, stop = min(start, n), min(stop, n)
         if start >= stop:
             return np.zeros(0, dtype=np.float32)
-        return apply_mask_range(samples, spectral.MODEL_SAMPLE_RATE, analysis.vocal_mask,
-                                start, stop, device=device)[0]
+        lo, hi = mask_margins(spectral.MODEL_SAMPLE_RATE, start, stop, n)
+        first, last = max(lo // hop - 1, 0), min(hi // hop + 2, analysis.n_frames)
+        heard = analysis.vocal_mask[:, first:last].copy()
+        if analysis.fundamental_mask is not None:
+            np.maximum(heard[:FUNDAMENTAL_BINS], analysis.fundamental_mask[:, first:last],
+                       out=heard[:FUNDAMENTAL_BINS])
+        return apply_mask_piece(samples[:, lo:hi], lo, spectral.MODEL_SAMPLE_RATE, heard,
+                                start, stop, mask_first_frame=first, device=device)[0]
 
     analysis.measured_pitch_hz, analysis.vocal_periodicity = yield from vocal_pitch_iter(
         vocal_between, analysis.f0_saliency, device=device)

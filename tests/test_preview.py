@@ -61,3 +61,56 @@ def test_preview_matches_a_whole_song_separation_where_it_changed_and_keeps_the_
                                atol=1e-6)
     np.testing.assert_array_equal(
         previewed.analysis.vocal_mask[:, update.first_frame:update.stop_frame], update.vocal_mask)
+
+
+def test_the_song_spectrum_kept_between_strokes_is_the_songs_and_changes_nothing():
+    import torch
+
+    from core.audio import spectral
+
+    model = tiny_model()
+    mixture, _, _ = synth_song(seconds=12.0)
+    audio = Audio(mixture, 44100)
+    mono16 = model_input(audio)
+    old = Corrections()
+    new = old.draw(np.array([5.0, 6.0]), np.array([220.0, 230.0]))
+    before = run(separate_iter(audio, model, with_beats=False, corrections=old))
+    first, stop = preview.changed_frames(old, new, before.analysis.n_frames)
+
+    spectra = preview.SegmentSpectra(mono16)
+    n = before.analysis.n_frames
+    kept = spectra.segment(0, n)
+    assert spectra.segment(0, n) is kept  # computed once
+    torch.testing.assert_close(kept, spectral.model_magnitude(mono16)[:, :n])
+
+    def update(**kw):
+        return run(preview.reseparate_iter(model, audio.samples, audio.sample_rate, mono16,
+                                           before.analysis, before.analysis.network_f0_hz(),
+                                           new, first, stop, **kw))
+
+    fresh, reused = update(), update(spectra=spectra)
+    np.testing.assert_array_equal(reused.vocal_mask, fresh.vocal_mask)
+    np.testing.assert_array_equal(reused.vocals, fresh.vocals)
+    # another song's spectrum is never used
+    other = preview.SegmentSpectra(mono16.copy())
+    other._kept = (0, n, torch.zeros_like(kept))
+    np.testing.assert_array_equal(update(spectra=other).vocal_mask, fresh.vocal_mask)
+
+
+def test_the_session_keeps_the_song_spectrum_from_its_analysis_to_the_strokes(opened_session,
+                                                                             tmp_path):
+    import soundfile as sf
+
+    from core.progress import run as run_job
+
+    s = opened_session
+    run_job(s.analyse_iter())
+    spectra = s.segment_spectra()
+    assert spectra.mono16 is s.model_input() and spectra._kept is not None  # ready
+    assert s.segment_spectra() is spectra
+    mixture, _, _ = synth_song(seconds=4.0, seed=3)
+    other = tmp_path / "other.wav"
+    sf.write(other, mixture.T, 44100)
+    run_job(s.open_iter(other))
+    assert s._segment_spectra is None  # a new song lets the old spectrum go
+    assert s.segment_spectra().mono16 is s.model_input()

@@ -10,11 +10,12 @@ vocals over those samples of the current stems. Nothing else in the song moves.
 
 Kept short on purpose: the networks hear the changed frames plus :data:`CONTEXT_FRAMES` on each
 side, rounded out to the U-Nets' frame multiple, and the exemplars estimate only those frames
-(though every frame of the song is a candidate neighbour, as in a whole-song pass). A 10-second
-stroke on a 4-minute song costs 0.75-0.96 s on one thread of the shared 2-core CPU
-(``benchmarks/preview_speed.py``; 0.35-0.43 s before every voiced frame lent the exemplars its
-accompaniment). Measured there against separating the whole song again with the new
-corrections: inside the re-separated stretch the vocals differ by -52 dB (relative energy; the
+(though every frame of the song is a candidate neighbour, as in a whole-song pass; the song's
+spectrum for that search is computed once and kept, :class:`SegmentSpectra`). A 10-second
+stroke on a 4-minute song costs 0.60-0.80 s on one thread of the shared 2-core CPU
+(``benchmarks/preview_speed.py``; 0.78-0.94 s computing the spectrum for each stroke, 0.35-0.43 s
+before every voiced frame lent the exemplars its accompaniment). Measured there against
+separating the whole song again with the new corrections: inside the re-separated stretch the vocals differ by -52 dB (relative energy; the
 stroke itself changed them by -18 dB), outside it by -32 dB. Windows start on the U-Nets'
 pooling grid as the whole-song chunks do. What the preview leaves to the next whole-song pass
 (Update DNN): a stroke also changes what the frames it touched lend the exemplars (a drawn F0
@@ -73,17 +74,39 @@ class RangeUpdate:
     vocals: np.ndarray
 
 
-def _with_exemplars(mask: np.ndarray, first: int, mono16: np.ndarray, shown_f0: np.ndarray,
-                    corrections: Corrections, n_frames: int,
+class SegmentSpectra:
+    """A song's magnitude on the model grid (:func:`core.audio.spectral.model_magnitude`), one
+    exemplar segment (:func:`core.separation.separate.exemplar_segments`) at a time, kept from one
+    preview to the next: every stroke's exemplars search the whole segment, and computing it
+    again took 0.16 of a 0.8-0.9 s preview of a 4-minute song. Holds the last segment asked for
+    (at most 10 minutes: 77 MB); the session keeps one per song (``mono16`` is its model input).
+    """
+
+    def __init__(self, mono16: np.ndarray) -> None:
+        self.mono16 = mono16
+        self._song = spectral.MagnitudeFrames(mono16)
+        self._kept: tuple[int, int, torch.Tensor] | None = None
+
+    def segment(self, a: int, b: int) -> torch.Tensor:
+        """float32 tensor (N_BINS, b - a): frames ``a:b`` of the song's magnitude."""
+        kept = self._kept  # one read: another worker may replace it meanwhile
+        if kept is not None and kept[:2] == (a, b):
+            return kept[2]
+        magnitude = self._song[:, a:b]
+        self._kept = (a, b, magnitude)
+        return magnitude
+
+
+def _with_exemplars(mask: np.ndarray, first: int, spectra: SegmentSpectra,
+                    shown_f0: np.ndarray, corrections: Corrections, n_frames: int,
                     quiet: np.ndarray | None) -> np.ndarray:
     """The whole-song pass's exemplars (:mod:`core.separation.exemplars`) for frames
     ``first:first + mask.shape[1]``.
 
     Every frame of the song's exemplar segments that the stretch touches is a candidate
-    neighbour, as in a whole-song pass (their spectra computed again: a 4-minute segment's STFT
-    at the model's rate is a small part of a preview); only the stretch's frames are estimated.
-    The exemplars hear the deleted frames and the frames of ``quiet`` (the analysis's
-    :attr:`~core.separation.separate.ModelAnalysis.quiet_frames`) nobody corrected.
+    neighbour, as in a whole-song pass (their spectra from ``spectra``); only the stretch's frames
+    are estimated. The exemplars hear the deleted frames and the frames of ``quiet`` (the
+    analysis's :attr:`~core.separation.separate.ModelAnalysis.quiet_frames`) nobody corrected.
     """
     from ..separation.exemplars import combine_with_exemplars
 
@@ -91,7 +114,6 @@ def _with_exemplars(mask: np.ndarray, first: int, mono16: np.ndarray, shown_f0: 
     corrected, f0 = corrected_frames(corrections, spectral.frame_times(n_frames))
     shown_f0, deleted = exemplar_inputs(corrected, f0, shown_f0, quiet)
     out = mask.copy()
-    song = spectral.MagnitudeFrames(mono16)
     for a, b in exemplar_segments(n_frames):
         lo, hi = max(a, first), min(b, stop)
         if lo >= hi:
@@ -101,7 +123,7 @@ def _with_exemplars(mask: np.ndarray, first: int, mono16: np.ndarray, shown_f0: 
         wanted = np.zeros(b - a, dtype=bool)
         wanted[lo - a:hi - a] = True
         combined = combine_with_exemplars(
-            segment_mask, song[:, a:b], shown_f0[a:b],
+            segment_mask, spectra.segment(a, b), shown_f0[a:b],
             deleted[a:b], corrected[a:b], frames=wanted)
         out[:, lo - first:hi - first] = combined[:, lo - a:hi - a]
     return out
@@ -109,11 +131,13 @@ def _with_exemplars(mask: np.ndarray, first: int, mono16: np.ndarray, shown_f0: 
 
 def reseparate_iter(model, samples: np.ndarray, sample_rate: int, mono16: np.ndarray,
                     analysis, estimated_f0: np.ndarray, corrections: Corrections,
-                    first: int, stop: int, *, device="cpu") -> Job[RangeUpdate]:
+                    first: int, stop: int, *, device="cpu",
+                    spectra: SegmentSpectra | None = None) -> Job[RangeUpdate]:
     """Re-separate model frames ``first:stop`` (plus :data:`MARGIN_FRAMES`) with ``corrections``.
 
     samples : the song, float32 (n_channels, n_samples) at ``sample_rate``
     mono16 : what the networks hear, :func:`core.separation.separate.model_input` of the song
+    spectra : :class:`SegmentSpectra` of ``mono16`` kept between previews (default: a new one)
     analysis : the current :class:`~core.separation.separate.ModelAnalysis` (its mask outside the stretch
         and its level gain are used; nothing in it is changed)
     estimated_f0 : the network's trajectory, Hz per model frame (the exemplars' voiced frames)
@@ -141,7 +165,9 @@ def reseparate_iter(model, samples: np.ndarray, sample_rate: int, mono16: np.nda
         estimated_f0 = np.array(estimated_f0, dtype=np.float64, copy=True)
         estimated_f0[first:stop] = pitch.saliency_to_f0(heard[0].float().cpu().numpy())[keep]
     yield Progress("previewing", 0.6)
-    mask = _with_exemplars(mask, first, mono16, estimated_f0, corrections, n_frames,
+    if spectra is None or spectra.mono16 is not mono16:
+        spectra = SegmentSpectra(mono16)
+    mask = _with_exemplars(mask, first, spectra, estimated_f0, corrections, n_frames,
                            analysis.quiet_frames)
 
     # Native samples that hear the changed frames: their STFT windows reach n_fft further.

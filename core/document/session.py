@@ -107,6 +107,7 @@ class Session:
         self.recovery_offered: str | None = None
         self._saved_corrections = self.history.current
         self._mono16: np.ndarray | None = None
+        self._segment_spectra = None  # core.document.preview.SegmentSpectra, see segment_spectra
         self._envelopes: dict[str, MinMaxPyramid] = {}
         self._generation = 0
         self._lock = threading.RLock()
@@ -204,6 +205,17 @@ class Session:
         if self._mono16 is None:
             self._mono16 = model_input(self.audio)
         return self._mono16
+
+    def segment_spectra(self):
+        """The song's spectrum for the stroke previews, kept between them
+        (:class:`core.document.preview.SegmentSpectra`; a new one for a new song)."""
+        from .preview import SegmentSpectra
+
+        mono16 = self.model_input()
+        spectra = self._segment_spectra
+        if spectra is None or spectra.mono16 is not mono16:
+            spectra = self._segment_spectra = SegmentSpectra(mono16)
+        return spectra
 
     def envelope(self, name: str) -> MinMaxPyramid | None:
         """Waveform envelope of "mixture", "vocals" or "accompaniment" (None if not there yet)."""

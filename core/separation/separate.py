@@ -67,10 +67,11 @@ class ModelAnalysis:
     #: float32 (n_frames, 2): how clearly the separated vocal repeats at that pitch, and at any
     #: period (:func:`core.music.vocal_pitch.yin_contour`); measured with the pitch.
     vocal_periodicity: np.ndarray | None = None
-    #: float32 (FUNDAMENTAL_BINS, n_frames): the networks' own vocal mask under the fundamental
+    #: float16 (FUNDAMENTAL_BINS, n_frames): the networks' own vocal mask under the fundamental
     #: of their F0 (the mask x the fundamental's harmonic mask), kept before the exemplars are
     #: combined; the melody's pitch is measured on a vocal that keeps at least this
-    #: (:func:`measure_pitch_iter`). None without an F0 model.
+    #: (:func:`measure_pitch_iter`, which lets it go: 38 MB for an hour). None without an F0
+    #: model, or once the pitch is measured.
     fundamental_mask: np.ndarray | None = None
     _decoded: list = field(default_factory=list, repr=False, compare=False)
 
@@ -277,7 +278,7 @@ def _with_exemplars(analysis: ModelAnalysis, magnitude, corrections, device) -> 
     shown, deleted, corrected = (corrections or Corrections()).exemplar_frames(
         estimated, analysis.quiet_frames)
     if analysis.f0_saliency is not None:
-        analysis.fundamental_mask = np.zeros((FUNDAMENTAL_BINS, analysis.n_frames), np.float32)
+        analysis.fundamental_mask = np.zeros((FUNDAMENTAL_BINS, analysis.n_frames), np.float16)
     for a, b in exemplar_segments(analysis.n_frames):
         if analysis.fundamental_mask is not None:
             analysis.fundamental_mask[:, a:b] = analysis.vocal_mask[:FUNDAMENTAL_BINS, a:b] * (
@@ -513,6 +514,7 @@ def measure_pitch_iter(analysis: ModelAnalysis, mono16: np.ndarray, *,
 
     analysis.measured_pitch_hz, analysis.vocal_periodicity = yield from vocal_pitch_iter(
         vocal_between, analysis.f0_saliency, device=device)
+    analysis.fundamental_mask = None
 
 
 def separate_iter(audio: Audio, model, *, device: torch.device | str = "cpu",

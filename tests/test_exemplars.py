@@ -60,14 +60,33 @@ def test_deleted_accompaniment_cleans_a_poor_mask():
     second = exemplar_vocal_mask(magnitude, f0, deleted)
     assert second.shape == magnitude.shape
     voiced = f0 > 0
-    assert np.isnan(second[:, ~voiced]).all() and np.isfinite(second[:, voiced]).all()
+    neither = ~voiced & ~deleted
+    assert neither.any() and np.isnan(second[:, neither]).all()
+    assert np.isfinite(second[:, voiced]).all() and np.isfinite(second[:, deleted]).mean() > 0.9
     combined = combine_with_exemplars(poor, magnitude, f0, deleted)
-    assert np.array_equal(combined[:, ~voiced], poor[:, ~voiced])
+    assert np.array_equal(combined[:, neither], poor[:, neither])
     # Measured on the voiced part: the accompaniment heard alone earlier tells the voice apart.
     part = slice(int(4.2 * RATE), len(mixture))
     before = _sdr(voice[part], _separate(mixture, poor)[part])
     after = _sdr(voice[part], _separate(mixture, combined)[part])
     assert after > before + 3.0, (before, after)
+
+
+def test_deleted_frames_are_matched_against_the_accompaniment_heard_elsewhere():
+    """A deleted frame is estimated like a voiced one: where the accompaniment heard in the other
+    frames explains it, what the network's mask let through there goes."""
+    acc, voice, f0 = _song()
+    mixture = acc + voice
+    magnitude = spectral.model_magnitude(mixture).numpy()
+    frames = spectral.frame_times(magnitude.shape[1])
+    deleted = frames < 3.9
+    poor = np.full(magnitude.shape, 0.5, dtype=np.float32)
+    combined = combine_with_exemplars(poor, magnitude, f0, deleted)
+    assert combined[:, deleted].mean() < 0.4
+    part = slice(int(0.5 * RATE), int(3.5 * RATE))  # the accompaniment alone
+    left_before = np.sum(_separate(mixture, poor)[part] ** 2)
+    left_after = np.sum(_separate(mixture, combined)[part] ** 2)
+    assert 10 * np.log10(left_before / left_after) > 3.0
 
 
 def test_the_accompaniment_between_other_notes_cleans_a_poor_mask_without_any_deletion():
@@ -189,7 +208,8 @@ def test_quiet_frames_are_the_frames_surely_without_a_voice():
 
 def test_a_song_without_corrections_hears_its_quiet_frames(monkeypatch):
     """With no correction at all, the frames the network is sure hold no voice serve as exemplars
-    (at the estimated frames' weight); the unvoiced frames' mask is the network's own."""
+    (at the estimated frames' weight) and are estimated from the others; the other unvoiced
+    frames' mask is the network's own."""
     from core.progress import run
     from core.separation import exemplars
     from core.separation.model_files import load_checked_model
@@ -211,8 +231,11 @@ def test_a_song_without_corrections_hears_its_quiet_frames(monkeypatch):
                                       np.zeros(len(f0), dtype=bool))
     np.testing.assert_allclose(heard.vocal_mask, expected, atol=1e-6)
     voiced = f0 > 0
-    assert np.array_equal(heard.vocal_mask[:, ~voiced], alone.vocal_mask[:, ~voiced])
+    untouched = ~voiced & ~quiet
+    assert untouched.any()
+    assert np.array_equal(heard.vocal_mask[:, untouched], alone.vocal_mask[:, untouched])
     assert not np.allclose(heard.vocal_mask[:, voiced], alone.vocal_mask[:, voiced])
+    assert not np.allclose(heard.vocal_mask[:, quiet], alone.vocal_mask[:, quiet])
 
 
 def test_long_songs_hear_their_exemplars_segment_by_segment(monkeypatch):
@@ -266,4 +289,7 @@ def test_a_model_without_f0_hears_the_deleted_spans_under_drawn_notes(monkeypatc
     monkeypatch.setattr(exemplars, "MIN_OBSERVATIONS", 10 ** 9)
     alone = run(separate.analyse_iter(model, magnitude, corrections=corrections))
     assert not np.allclose(heard.vocal_mask[:, drawn], alone.vocal_mask[:, drawn])
-    assert np.array_equal(heard.vocal_mask[:, ~drawn], alone.vocal_mask[:, ~drawn])
+    deleted = frames < 3.9
+    assert not np.allclose(heard.vocal_mask[:, deleted], alone.vocal_mask[:, deleted])
+    untouched = ~drawn & ~deleted
+    assert np.array_equal(heard.vocal_mask[:, untouched], alone.vocal_mask[:, untouched])

@@ -15,8 +15,9 @@ spectrum for that search is computed once and kept, :class:`SegmentSpectra`). A 
 stroke on a 4-minute song costs 0.60-0.80 s on one thread of the shared 2-core CPU
 (``benchmarks/preview_speed.py``; 0.78-0.94 s computing the spectrum for each stroke, 0.35-0.43 s
 before every voiced frame lent the exemplars its accompaniment). Measured there against
-separating the whole song again with the new corrections: inside the re-separated stretch the vocals differ by -52 dB (relative energy; the
-stroke itself changed them by -18 dB), outside it by -32 dB. Windows start on the U-Nets'
+separating the whole song again with the new corrections: inside the re-separated stretch the
+vocals differ by -52 dB (relative energy; the stroke itself changed them by -18 dB), outside it
+by -32 dB. Windows start on the U-Nets'
 pooling grid as the whole-song chunks do. What the preview leaves to the next whole-song pass
 (Update DNN): a stroke also changes what the frames it touched lend the exemplars (a drawn F0
 moves the bins they hear alone, a deletion makes them heard alone in every bin), which moves

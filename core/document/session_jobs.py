@@ -135,9 +135,9 @@ def _separate(session, audio, model, corrections, generation, cancel, mono16=Non
 
 
 def _warm_segment_spectra(session, n_frames: int) -> None:
-    """Compute the spectrum the stroke previews search (:class:`core.document.preview.SegmentSpectra`)
-    here, in the analysis's thread, so that the first stroke is as quick as the next ones
-    (0.16 s for a 4-minute song)."""
+    """Compute the spectrum the stroke previews search
+    (:class:`core.document.preview.SegmentSpectra`) here, in the analysis's thread, so that the
+    first stroke is as quick as the next ones (0.1-0.16 s for a 4-minute song)."""
     from ..separation.separate import exemplar_segments
 
     session.segment_spectra().segment(*exemplar_segments(n_frames)[0])

@@ -281,8 +281,8 @@ def combine_with_exemplars(vocal_mask: np.ndarray, magnitude, f0_hz: np.ndarray,
     out = np.array(vocal_mask, dtype=np.float32, copy=True)
     for estimated, block in blocks:
         mask = out[:, estimated]
-        weight = np.where(deleted[estimated], NO_VOICE_WEIGHT,
-                          np.where(corrected[estimated], CORRECTED_WEIGHT, ESTIMATED_WEIGHT))[None, :]
+        weight = np.where(corrected[estimated], CORRECTED_WEIGHT, ESTIMATED_WEIGHT)
+        weight = np.where(deleted[estimated], NO_VOICE_WEIGHT, weight)[None, :]
         known = np.isfinite(block)
         out[:, estimated] = np.where(
             known, mask ** (1.0 - weight) * np.where(known, block, 1.0) ** weight, mask)

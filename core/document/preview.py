@@ -12,7 +12,7 @@ Kept short on purpose: the networks hear the changed frames plus :data:`CONTEXT_
 side, rounded out to the U-Nets' frame multiple, and the exemplars estimate only those frames
 (though every frame of the song is a candidate neighbour, as in a whole-song pass; the song's
 spectrum for that search is computed once and kept, :class:`SegmentSpectra`). A 10-second
-stroke on a 4-minute song costs 0.60-0.80 s on one thread of the shared 2-core CPU
+stroke on a 4-minute song costs 0.71-0.83 s on one thread of the shared 2-core CPU
 (``benchmarks/preview_speed.py``; 0.78-0.94 s computing the spectrum for each stroke, 0.35-0.43 s
 before every voiced frame lent the exemplars its accompaniment). Measured there against
 separating the whole song again with the new corrections: inside the re-separated stretch the

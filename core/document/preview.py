@@ -88,6 +88,11 @@ class SegmentSpectra:
         self._song = spectral.MagnitudeFrames(mono16)
         self._kept: tuple[int, int, torch.Tensor] | None = None
 
+    @classmethod
+    def of_song(cls, kept: "SegmentSpectra | None", mono16: np.ndarray) -> "SegmentSpectra":
+        """``kept`` if it is this song's spectrum (the same ``mono16`` array), else a new one."""
+        return kept if kept is not None and kept.mono16 is mono16 else cls(mono16)
+
     def segment(self, a: int, b: int) -> torch.Tensor:
         """float32 tensor (N_BINS, b - a): frames ``a:b`` of the song's magnitude."""
         kept = self._kept  # one read: another worker may replace it meanwhile
@@ -166,8 +171,7 @@ def reseparate_iter(model, samples: np.ndarray, sample_rate: int, mono16: np.nda
         estimated_f0 = np.array(estimated_f0, dtype=np.float64, copy=True)
         estimated_f0[first:stop] = pitch.saliency_to_f0(heard[0].float().cpu().numpy())[keep]
     yield Progress("previewing", 0.6)
-    if spectra is None or spectra.mono16 is not mono16:
-        spectra = SegmentSpectra(mono16)
+    spectra = SegmentSpectra.of_song(spectra, mono16)
     mask = _with_exemplars(mask, first, spectra, estimated_f0, corrections, n_frames,
                            analysis.quiet_frames)
 

@@ -211,10 +211,8 @@ class Session:
         (:class:`core.document.preview.SegmentSpectra`; a new one for a new song)."""
         from .preview import SegmentSpectra
 
-        mono16 = self.model_input()
-        spectra = self._segment_spectra
-        if spectra is None or spectra.mono16 is not mono16:
-            spectra = self._segment_spectra = SegmentSpectra(mono16)
+        spectra = self._segment_spectra = SegmentSpectra.of_song(self._segment_spectra,
+                                                                 self.model_input())
         return spectra
 
     def envelope(self, name: str) -> MinMaxPyramid | None:

@@ -193,6 +193,28 @@ def test_exemplars_weigh_less_where_the_f0_is_only_estimated():
     assert np.array_equal(some[:, ~asked], mask[:, ~asked])
 
 
+def test_combining_in_place_gives_the_same_mask_without_a_copy():
+    acc, voice, f0 = _song()
+    magnitude = spectral.model_magnitude(acc + voice).numpy()
+    frames = spectral.frame_times(magnitude.shape[1])
+    deleted = frames < 3.9
+    rng = np.random.default_rng(3)
+    song_mask = rng.uniform(0.2, 0.9, size=(magnitude.shape[0], magnitude.shape[1] + 40))
+    song_mask = song_mask.astype(np.float32)
+    view = song_mask[:, 20:20 + magnitude.shape[1]]  # a segment of a longer song's mask
+    before = song_mask.copy()
+    expected = combine_with_exemplars(view, magnitude, f0, deleted)
+    assert np.array_equal(song_mask, before)  # the copying form leaves its input alone
+    result = combine_with_exemplars(view, magnitude, f0, deleted, in_place=True)
+    assert result is view
+    assert np.array_equal(view, expected) and not np.array_equal(view, before[:, 20:-20])
+    assert np.array_equal(song_mask[:, :20], before[:, :20])
+    assert np.array_equal(song_mask[:, -20:], before[:, -20:])
+    with pytest.raises(TypeError):
+        combine_with_exemplars(before[:, 20:-20].astype(np.float64), magnitude, f0, deleted,
+                               in_place=True)
+
+
 def test_quiet_frames_are_the_frames_surely_without_a_voice():
     from core.music import pitch
     from core.separation.exemplars import quiet_frames

@@ -259,7 +259,8 @@ def exemplar_vocal_mask(magnitude, f0_hz: np.ndarray, deleted: np.ndarray, *,
 
 def combine_with_exemplars(vocal_mask: np.ndarray, magnitude, f0_hz: np.ndarray,
                            deleted: np.ndarray, corrected: np.ndarray | None = None, *,
-                           device="cpu", frames: np.ndarray | None = None) -> np.ndarray:
+                           device="cpu", frames: np.ndarray | None = None,
+                           in_place: bool = False) -> np.ndarray:
     """The network's vocal mask, on voiced and deleted frames a weighted geometric mean with
     :func:`exemplar_vocal_mask` wherever that says something: ``mask ** (1 - w) * exemplars **
     w``, ``w`` = :data:`CORRECTED_WEIGHT` on frames whose F0 the user gave,
@@ -269,7 +270,10 @@ def combine_with_exemplars(vocal_mask: np.ndarray, magnitude, f0_hz: np.ndarray,
     vocal_mask, magnitude : (N_BINS, n_frames), an array and an array or tensor; corrected : bool
     (n_frames,), frames whose F0 the user gave (None: every frame); device : where the matching
     runs; frames : bool (n_frames,), the only frames combined (default: all). Returns a new
-    float32 array, the input itself when there is nothing to combine with.
+    float32 array, the input itself when there is nothing to combine with; with ``in_place``
+    (``vocal_mask`` a float32 array, maybe a view of a whole song's) the input, combined where
+    it lies: each block reads only its own frames before writing them, so the result is the
+    same, without a copy of the mask (77 MB for a 10-minute segment).
     """
     blocks = _exemplar_blocks(magnitude, f0_hz, deleted, device, frames)
     if blocks is None:
@@ -278,7 +282,12 @@ def combine_with_exemplars(vocal_mask: np.ndarray, magnitude, f0_hz: np.ndarray,
     corrected = (np.ones(n_frames, dtype=bool) if corrected is None
                  else np.asarray(corrected, dtype=bool))
     deleted = np.asarray(deleted, dtype=bool)
-    out = np.array(vocal_mask, dtype=np.float32, copy=True)
+    if in_place:
+        if not (isinstance(vocal_mask, np.ndarray) and vocal_mask.dtype == np.float32):
+            raise TypeError("combining in place needs a float32 array")
+        out = vocal_mask
+    else:
+        out = np.array(vocal_mask, dtype=np.float32, copy=True)
     for estimated, block in blocks:
         mask = out[:, estimated]
         weight = np.where(corrected[estimated], CORRECTED_WEIGHT, ESTIMATED_WEIGHT)

@@ -285,9 +285,8 @@ def _with_exemplars(analysis: ModelAnalysis, magnitude, corrections, device) -> 
                 pitch.harmonic_mask(estimated[a:b], spectral.bin_frequencies()[:FUNDAMENTAL_BINS],
                                     n_harmonics=1))
         segment = magnitude[:, a:b].float()
-        analysis.vocal_mask[:, a:b] = combine_with_exemplars(
-            analysis.vocal_mask[:, a:b], segment, shown[a:b], deleted[a:b], corrected[a:b],
-            device=device)
+        combine_with_exemplars(analysis.vocal_mask[:, a:b], segment, shown[a:b], deleted[a:b],
+                               corrected[a:b], device=device, in_place=True)
 
 
 def analyse_waveform_iter(model, samples: np.ndarray, magnitude, *,

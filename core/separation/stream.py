@@ -19,7 +19,8 @@ What stays in memory is the 16 kHz downmix, the vocal mask and the F0 saliency. 
 equal the in-memory path's (``tests/test_stream.py``: the same mask and beats, stems within 1e-5;
 soxr's streaming resampler gives the same samples as its whole-signal one). Peak memory of a
 60-minute stereo WAV (``benchmarks/separate_speed.py``): 6.3 GB when it was read whole, 2.0 GB
-with the downmix at the file's rate held for the beats, 1.8 GB now. That also needed the F0
+with the downmix at the file's rate held for the beats, 1.8-1.9 GB now (the exemplars' matching
+in 10-minute segments, combined into the mask where it lies). That also needed the F0
 contour's candidates, the confidence's argmax and the beat tracker's features computed in blocks
 (:mod:`core.music.pitch`, :mod:`core.music.beats`), which had whole-song temporaries of 0.2-1 GB
 each.

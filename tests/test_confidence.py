@@ -91,9 +91,13 @@ def test_the_shown_confidence_never_moves_the_separation(monkeypatch):
     mask = np.full((512, 90), 0.3, dtype=np.float32)
     f0 = pitch.saliency_to_f0(saliency)
     before = quiet_frames(saliency, f0, mask)
+    assert before.any() and not before[:30].any()
     sure = confidence.Regression(np.zeros(16), np.ones(16), np.zeros(16), -50.0)  # always sure
-    monkeypatch.setattr(confidence, "MEASURED_PITCH", sure)
-    np.testing.assert_array_equal(quiet_frames(saliency, f0, mask), before)
+    unsure = confidence.Regression(np.zeros(16), np.ones(16), np.zeros(16), 50.0)  # never sure
+    for shown in (sure, unsure):
+        monkeypatch.setattr(confidence, "MEASURED_PITCH", shown)
+        np.testing.assert_array_equal(quiet_frames(saliency, f0, mask), before)
+    monkeypatch.setattr(confidence, "NETWORK_PITCH", unsure)
+    assert not quiet_frames(saliency, f0, mask).any()
     monkeypatch.setattr(confidence, "NETWORK_PITCH", sure)
-    after = quiet_frames(saliency, f0, mask)
-    assert after.sum() > before.sum() and np.all(after == (f0 <= 0))
+    assert np.array_equal(quiet_frames(saliency, f0, mask), f0 <= 0)

@@ -22,10 +22,8 @@ new default.
 Measured (ROC AUC of low confidence against wrong frames, median per clip), the default model:
 the shown trajectory with :data:`MEASURED_PITCH` (the :data:`PERIODICITY_FEATURES` included) on
 the 133 MIR-1K validation clips 0.902 and the produced dev set 0.799 cross-validated (each
-excerpt through the fold model that never heard it; the regression saw only MIR-1K; refitted
-when the exemplars began to estimate the frames without voice, whose quieter vocal the
-periodicity reads: 0.901 / 0.789 before the refit, 0.903 / 0.802 after it, before
-:data:`NETWORK_PITCH` was refitted too and its quiet frames moved the vocal); without
+excerpt through the fold model that never heard it; the regression saw only MIR-1K; each refit
+and what it changed: ``docs/research-notes.md``, "Per-frame confidence"); without
 the periodicity features, refitted, 0.888 and 0.775; the network's contour with
 :data:`NETWORK_PITCH` 0.885 and 0.766. The periodicity of the separated vocal is the first
 feature that speaks of the vocal itself rather than of the networks' outputs.
